@@ -1,0 +1,144 @@
+//! The project card: everything a person needs to use a project, with its live status.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::keys::ApiKeys;
+use crate::ports::Ports;
+use crate::provisioner::{ServiceState, ServiceStatus};
+use crate::registry::ProjectRecord;
+use crate::secrets::ProjectSecrets;
+
+/// A project's overall state, derived from its services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProjectStatus {
+    /// Provisioning never finished; `supalove new <name>` resumes it.
+    Incomplete,
+    /// Every service is running and healthy.
+    Healthy,
+    /// Running, waiting for healthchecks.
+    Starting,
+    /// At least one running service fails its healthcheck.
+    Unhealthy,
+    /// Some services run and some do not.
+    Partial,
+    /// No service runs; data is kept.
+    Stopped,
+    /// Containers are gone (removed outside supalove); `supalove start` recreates them.
+    Missing,
+}
+
+/// Combines service states into one project state.
+pub fn project_status(record: &ProjectRecord, services: &[ServiceStatus]) -> ProjectStatus {
+    if !record.provisioned {
+        return ProjectStatus::Incomplete;
+    }
+    let count = |s: ServiceState| services.iter().filter(|x| x.state == s).count();
+    let n = services.len();
+    if n == 0 || count(ServiceState::Missing) == n {
+        return ProjectStatus::Missing;
+    }
+    let down = count(ServiceState::Stopped) + count(ServiceState::Missing) + count(ServiceState::Paused);
+    if down == n {
+        ProjectStatus::Stopped
+    } else if down > 0 {
+        ProjectStatus::Partial
+    } else if count(ServiceState::Unhealthy) > 0 {
+        ProjectStatus::Unhealthy
+    } else if count(ServiceState::Healthy) == n {
+        ProjectStatus::Healthy
+    } else {
+        ProjectStatus::Starting
+    }
+}
+
+/// What `supalove show` prints and the app's card shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectCard {
+    pub name: String,
+    pub id: String,
+    pub status: ProjectStatus,
+    pub services: Vec<ServiceStatus>,
+    pub ports: Ports,
+    /// `postgresql://app:<password>@127.0.0.1:<port>/app`.
+    pub db_url: String,
+    /// `ws://127.0.0.1:<REALTIME_PORT>/socket` once the stack has a Realtime service.
+    pub realtime_url: Option<String>,
+    pub keys: ApiKeys,
+    pub db_image: String,
+    pub created_at: u64,
+    /// Where the secrets live.
+    pub secret_store: String,
+}
+
+/// Database name and user of every project.
+pub const DB_NAME: &str = "app";
+/// See [`DB_NAME`].
+pub const DB_USER: &str = "app";
+
+/// The connection URL of a project's database.
+pub fn db_url(ports: &Ports, secrets: &ProjectSecrets) -> String {
+    format!(
+        "postgresql://{DB_USER}:{}@127.0.0.1:{}/{DB_NAME}",
+        secrets.db_password, ports.db
+    )
+}
+
+/// The dotenv lines of `supalove env`, in the spirit of `supabase status -o env`.
+pub fn env_lines(card: &ProjectCard, secrets: &ProjectSecrets) -> BTreeMap<String, String> {
+    let mut env = BTreeMap::new();
+    env.insert("DB_URL".into(), card.db_url.clone());
+    env.insert("DB_HOST".into(), "127.0.0.1".into());
+    env.insert("DB_PORT".into(), card.ports.db.to_string());
+    env.insert("DB_NAME".into(), DB_NAME.into());
+    env.insert("DB_USER".into(), DB_USER.into());
+    env.insert("DB_PASSWORD".into(), secrets.db_password.clone());
+    env.insert("JWT_SECRET".into(), secrets.jwt_secret.clone());
+    env.insert("ANON_KEY".into(), card.keys.anon.clone());
+    env.insert("SERVICE_ROLE_KEY".into(), card.keys.service_role.clone());
+    env.insert("REALTIME_PORT".into(), card.ports.realtime.to_string());
+    if let Some(url) = &card.realtime_url {
+        env.insert("REALTIME_URL".into(), url.clone());
+    }
+    env
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn svc(state: ServiceState) -> ServiceStatus {
+        ServiceStatus {
+            service: "db".into(),
+            container: "c".into(),
+            state,
+            image: None,
+            exit_code: None,
+            started_at: None,
+        }
+    }
+
+    #[test]
+    fn status_rollup() {
+        let ports = Ports { offset: 1, db: 1, realtime: 2 };
+        let mut rec = ProjectRecord::new("a".into(), ports, "i".into(), 0);
+        assert_eq!(project_status(&rec, &[]), ProjectStatus::Incomplete);
+        rec.provisioned = true;
+        use ServiceState::*;
+        let cases = [
+            (vec![], ProjectStatus::Missing),
+            (vec![Healthy], ProjectStatus::Healthy),
+            (vec![Healthy, Starting], ProjectStatus::Starting),
+            (vec![Healthy, Unhealthy], ProjectStatus::Unhealthy),
+            (vec![Healthy, Stopped], ProjectStatus::Partial),
+            (vec![Stopped, Stopped], ProjectStatus::Stopped),
+            (vec![Missing], ProjectStatus::Missing),
+        ];
+        for (states, want) in cases {
+            let services: Vec<_> = states.into_iter().map(svc).collect();
+            assert_eq!(project_status(&rec, &services), want);
+        }
+    }
+}

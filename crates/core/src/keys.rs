@@ -1,0 +1,138 @@
+//! HS256 JWTs: the anon and service_role keys derived from a project's JWT secret.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use serde_json::{json, Map, Value};
+use sha2::Sha256;
+
+use crate::error::{Error, Result};
+
+/// Issuer written into every key supalove mints.
+pub const ISSUER: &str = "supalove";
+
+/// The two standard Supabase API keys of a project.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ApiKeys {
+    /// Key with `role: anon`.
+    pub anon: String,
+    /// Key with `role: service_role` (bypasses RLS).
+    pub service_role: String,
+    /// When both expire, seconds since the Unix epoch.
+    pub expires_at: u64,
+}
+
+/// Derives the anon and service_role keys; `iat` is fixed so keys are stable across calls.
+pub fn api_keys(secret: &str, project_ref: &str, iat: u64, lifetime_secs: u64) -> ApiKeys {
+    let exp = iat + lifetime_secs;
+    let mint_role = |role: &str| {
+        let claims = json!({ "iss": ISSUER, "ref": project_ref, "role": role, "iat": iat, "exp": exp });
+        sign(secret, claims.as_object().expect("object"))
+    };
+    ApiKeys {
+        anon: mint_role("anon"),
+        service_role: mint_role("service_role"),
+        expires_at: exp,
+    }
+}
+
+/// Signs arbitrary claims with HS256 and the `typ: JWT` header.
+pub fn sign(secret: &str, claims: &Map<String, Value>) -> String {
+    let header = B64.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+    let payload = B64.encode(serde_json::to_vec(claims).expect("claims serialize"));
+    let signing_input = format!("{header}.{payload}");
+    let sig = B64.encode(mac(secret, signing_input.as_bytes()).finalize().into_bytes());
+    format!("{signing_input}.{sig}")
+}
+
+fn mac(secret: &str, input: &[u8]) -> Hmac<Sha256> {
+    let mut m = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
+    m.update(input);
+    m
+}
+
+/// Checks signature, algorithm and expiry (against `now`), and returns the claims.
+pub fn verify(token: &str, secret: &str, now: u64) -> Result<Map<String, Value>> {
+    let bad = |why: &str| Error::InvalidJwt(why.to_string());
+    let mut parts = token.split('.');
+    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad("expected three dot-separated parts"));
+    };
+    let header: Value = B64
+        .decode(h)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| bad("the header is not base64url JSON"))?;
+    if header.get("alg").and_then(Value::as_str) != Some("HS256") {
+        return Err(bad("only alg HS256 is accepted"));
+    }
+    let sig = B64
+        .decode(s)
+        .map_err(|_| bad("the signature is not base64url"))?;
+    mac(secret, format!("{h}.{p}").as_bytes())
+        .verify_slice(&sig)
+        .map_err(|_| bad("the signature does not match this project's JWT secret"))?;
+    let claims: Map<String, Value> = B64
+        .decode(p)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| bad("the payload is not base64url JSON"))?;
+    match claims.get("exp").and_then(Value::as_u64) {
+        Some(exp) if exp <= now => return Err(bad(&format!("it expired at {exp} (now {now})"))),
+        Some(_) => {}
+        None => return Err(bad("it has no numeric exp claim")),
+    }
+    Ok(claims)
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "a-secret-of-at-least-thirty-two-characters!!";
+
+    #[test]
+    fn derived_keys_verify_and_carry_roles() {
+        let keys = api_keys(SECRET, "shop", 1_000, 100);
+        let anon = verify(&keys.anon, SECRET, 1_050).unwrap();
+        assert_eq!(anon["role"], "anon");
+        assert_eq!(anon["iss"], ISSUER);
+        assert_eq!(anon["exp"], 1_100);
+        let header: Value =
+            serde_json::from_slice(&B64.decode(keys.anon.split('.').next().unwrap()).unwrap())
+                .unwrap();
+        assert_eq!(header["typ"], "JWT");
+        assert_eq!(verify(&keys.service_role, SECRET, 1_050).unwrap()["role"], "service_role");
+        assert_eq!(api_keys(SECRET, "shop", 1_000, 100).anon, keys.anon, "stable");
+    }
+
+    #[test]
+    fn rejects_bad_tokens() {
+        let keys = api_keys(SECRET, "shop", 1_000, 100);
+        let expired = verify(&keys.anon, SECRET, 1_100).unwrap_err().to_string();
+        assert!(expired.contains("expired"), "{expired}");
+        let wrong = verify(&keys.anon, "another-secret-another-secret-another", 1_050)
+            .unwrap_err()
+            .to_string();
+        assert!(wrong.contains("signature"), "{wrong}");
+        assert!(verify("abc", SECRET, 0).unwrap_err().to_string().contains("three"));
+        let mut tampered = keys.anon.clone();
+        tampered.insert(tampered.find('.').unwrap() + 2, 'x');
+        assert!(verify(&tampered, SECRET, 1_050).is_err());
+        let none_alg = format!(
+            "{}.{}.",
+            B64.encode(br#"{"alg":"none"}"#),
+            B64.encode(br#"{"role":"service_role","exp":9999999999}"#)
+        );
+        assert!(verify(&none_alg, SECRET, 0).unwrap_err().to_string().contains("HS256"));
+    }
+}

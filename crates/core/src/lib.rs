@@ -1,0 +1,20 @@
+//! supalove-core: the domain and use cases of supalove. No UI, no Docker client: the engine
+//! sits behind [`provisioner::Provisioner`].
+
+pub mod card;
+pub mod error;
+pub mod export;
+pub mod keys;
+pub mod name;
+pub mod ports;
+pub mod projects;
+pub mod provisioner;
+pub mod ready;
+pub mod registry;
+pub mod secrets;
+pub mod settings;
+pub mod spec;
+pub mod template;
+
+pub use error::{Error, Result};
+pub use projects::{CreateProject, RemoveOptions, Supalove};

@@ -1,0 +1,394 @@
+//! The use cases: create, list, show, start, stop, remove, logs, env, export. The CLI and the
+//! app both call these and nothing else.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::stream::BoxStream;
+use futures_util::StreamExt;
+
+use crate::card::{self, ProjectCard, ProjectStatus};
+use crate::error::{Error, Result};
+use crate::export::{self, ExportReport};
+use crate::keys;
+use crate::name::validate_name;
+use crate::ports::{self, PortRequest};
+use crate::provisioner::{
+    LogLine, LogOptions, Progress, ProgressSink, Provisioner, RemoveReport, ServiceState, Stage,
+};
+use crate::registry::{ProjectRecord, Registry};
+use crate::secrets::{self, ProjectSecrets, SecretKind, SecretStore};
+use crate::settings::Settings;
+use crate::template::{self, RenderedStack, TemplateContext};
+
+/// How long a database may take to answer after its container starts.
+pub const READY_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// A request for a new project.
+#[derive(Debug, Clone, Default)]
+pub struct CreateProject {
+    pub name: String,
+    pub ports: PortRequest,
+}
+
+/// What removing a project deletes and keeps.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RemoveOptions {
+    /// Also delete data volumes and the project's secrets.
+    pub volumes: bool,
+}
+
+/// supalove's application service: settings, registry, secrets and a provisioner.
+pub struct Supalove<P> {
+    settings: Settings,
+    registry: Registry,
+    secrets: Arc<dyn SecretStore>,
+    provisioner: P,
+}
+
+impl<P: Provisioner> Supalove<P> {
+    /// Wires the parts together.
+    pub fn new(settings: Settings, secrets: Arc<dyn SecretStore>, provisioner: P) -> Self {
+        let registry = Registry::new(settings.registry_path());
+        Supalove {
+            settings,
+            registry,
+            secrets,
+            provisioner,
+        }
+    }
+
+    /// The settings in use.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The provisioner in use.
+    pub fn provisioner(&self) -> &P {
+        &self.provisioner
+    }
+
+    /// Creates a project (or resumes one whose provisioning was interrupted) and waits until
+    /// its database answers.
+    pub async fn create(&self, req: CreateProject, progress: ProgressSink<'_>) -> Result<ProjectCard> {
+        validate_name(&req.name)?;
+        self.secret_call(|s| s.check_available()).await?;
+        let record = {
+            let lock = self.registry.lock()?;
+            let all = self.registry.load()?;
+            match all.iter().find(|p| p.name == req.name) {
+                Some(existing) if existing.provisioned => {
+                    return Err(Error::NameTaken(req.name.clone()))
+                }
+                Some(existing) => {
+                    progress(Progress::new(
+                        "project",
+                        Stage::Creating,
+                        "resuming an interrupted provisioning",
+                    ));
+                    existing.clone()
+                }
+                None => {
+                    let volume = format!("project_{}_db_data", req.name);
+                    if self.provisioner.volume_exists(&volume).await? {
+                        let name = req.name.clone();
+                        let kept = self.secret_call(move |s| secrets::exists(s, &name)).await?;
+                        if !kept {
+                            return Err(Error::OrphanVolume {
+                                project: req.name.clone(),
+                                volume,
+                            });
+                        }
+                        progress(Progress::new(
+                            "db",
+                            Stage::Creating,
+                            format!("reusing the data kept in volume {volume}"),
+                        ));
+                    }
+                    let others: Vec<ProjectRecord> = all.clone();
+                    let ports = ports::allocate(&self.settings, &others, req.ports)?;
+                    let db_image = if self
+                        .provisioner
+                        .image_present(&self.settings.local_postgres_image)
+                        .await?
+                    {
+                        self.settings.local_postgres_image.clone()
+                    } else {
+                        self.settings.postgres_image.clone()
+                    };
+                    let record = ProjectRecord::new(req.name.clone(), ports, db_image, keys::now());
+                    self.registry.upsert(&lock, record.clone())?;
+                    record
+                }
+            }
+        };
+        let name = record.name.clone();
+        let secrets = self
+            .secret_call(move |s| secrets::get_or_create(s, &name))
+            .await?;
+        let stack = self.render(&record, &secrets)?;
+        self.provisioner.apply(&record.id, &stack, progress).await?;
+        self.wait_ready(&record, &secrets, progress).await?;
+        {
+            let lock = self.registry.lock()?;
+            let mut done = self.registry.get(&record.name)?;
+            done.provisioned = true;
+            self.registry.upsert(&lock, done)?;
+        }
+        self.show(&record.name).await
+    }
+
+    /// Every registered project with its live status.
+    pub async fn list(&self) -> Result<Vec<ProjectCard>> {
+        let mut cards = Vec::new();
+        for record in self.registry.load()? {
+            cards.push(self.card(&record).await?);
+        }
+        Ok(cards)
+    }
+
+    /// One project's card.
+    pub async fn show(&self, name: &str) -> Result<ProjectCard> {
+        let record = self.registry.get(name)?;
+        self.card(&record).await
+    }
+
+    /// Starts a project; recreates missing containers from the template (data volumes are
+    /// reused) and waits until the database answers.
+    pub async fn start(&self, name: &str, progress: ProgressSink<'_>) -> Result<ProjectCard> {
+        let record = self.registry.get(name)?;
+        let secrets = self.load_secrets(&record).await?;
+        let services = self.provisioner.status(&record.id).await?;
+        let running: Vec<u16> = if services
+            .iter()
+            .any(|s| !matches!(s.state, ServiceState::Stopped | ServiceState::Missing))
+        {
+            record.ports.named().iter().map(|(_, p)| *p).collect()
+        } else {
+            Vec::new()
+        };
+        ports::check_still_free(&record.ports, &running)?;
+        let stack = self.render(&record, &secrets)?;
+        // apply converges: existing containers are started, missing ones recreated.
+        self.provisioner.apply(&record.id, &stack, progress).await?;
+        self.wait_ready(&record, &secrets, progress).await?;
+        self.card(&record).await
+    }
+
+    /// Stops a project's containers; nothing is deleted.
+    pub async fn stop(&self, name: &str, progress: ProgressSink<'_>) -> Result<ProjectCard> {
+        let record = self.registry.get(name)?;
+        self.provisioner.stop(&record.id, progress).await?;
+        self.card(&record).await
+    }
+
+    /// Stop then start.
+    pub async fn restart(&self, name: &str, progress: ProgressSink<'_>) -> Result<ProjectCard> {
+        self.stop(name, progress).await?;
+        self.start(name, progress).await
+    }
+
+    /// What [`Supalove::remove`] would delete and keep, for a confirmation prompt.
+    pub async fn removal_plan(&self, name: &str, options: RemoveOptions) -> Result<RemoveReport> {
+        validate_name(name)?;
+        let registered = self.registry.get(name).is_ok();
+        let found = self.provisioner.resources(name).await?;
+        if !registered && found.containers.is_empty() && found.volumes.is_empty() && found.networks.is_empty() {
+            return Err(Error::NotFound(name.to_string()));
+        }
+        let (removed, kept) = if options.volumes {
+            (found.volumes, Vec::new())
+        } else {
+            (Vec::new(), found.volumes)
+        };
+        Ok(RemoveReport {
+            containers: found.containers,
+            networks: found.networks,
+            volumes_removed: removed,
+            volumes_kept: kept,
+        })
+    }
+
+    /// Removes a project's containers and network and forgets it. Volumes and secrets are
+    /// kept unless `options.volumes` (so `supalove new <name>` can reattach the data).
+    /// Works for projects known only by their Docker labels, too.
+    pub async fn remove(
+        &self,
+        name: &str,
+        options: RemoveOptions,
+        progress: ProgressSink<'_>,
+    ) -> Result<RemoveReport> {
+        self.removal_plan(name, options).await?;
+        let report = self.provisioner.remove(name, options.volumes, progress).await?;
+        if options.volumes {
+            let project = name.to_string();
+            self.secret_call(move |s| {
+                for kind in SecretKind::ALL {
+                    s.delete(&project, kind)?;
+                }
+                Ok(())
+            })
+            .await?;
+        }
+        let lock = self.registry.lock()?;
+        self.registry.remove(&lock, name)?;
+        Ok(report)
+    }
+
+    /// Log lines of one service or all, optionally following.
+    pub fn logs(
+        &self,
+        name: &str,
+        service: Option<&str>,
+        options: LogOptions,
+    ) -> Result<BoxStream<'static, Result<LogLine>>> {
+        let record = self.registry.get(name)?;
+        Ok(self.provisioner.logs(&record.id, service, options))
+    }
+
+    /// The project's connection settings as dotenv pairs (holds secrets).
+    pub async fn env(&self, name: &str) -> Result<BTreeMap<String, String>> {
+        let record = self.registry.get(name)?;
+        let secrets = self.load_secrets(&record).await?;
+        let card = self.card_with(&record, &secrets).await?;
+        Ok(card::env_lines(&card, &secrets))
+    }
+
+    /// Writes `docker-compose.yml`, a 0600 `.env` and the init files into `dir`.
+    pub async fn export(&self, name: &str, dir: &Path) -> Result<ExportReport> {
+        let record = self.registry.get(name)?;
+        let secrets = self.load_secrets(&record).await?;
+        let stack = self.render(&record, &secrets)?;
+        let env = self.stack_env(&record, &secrets);
+        export::export(dir, &stack, &env)
+    }
+
+    async fn wait_ready(
+        &self,
+        record: &ProjectRecord,
+        secrets: &ProjectSecrets,
+        progress: ProgressSink<'_>,
+    ) -> Result<()> {
+        progress(Progress::new("db", Stage::WaitingReady, "waiting for SELECT 1"));
+        let id = record.id.clone();
+        let alive = || async {
+            let status = self.provisioner.status(&id).await.map_err(|e| e.to_string())?;
+            match status.iter().find(|s| s.service == "db") {
+                Some(s) if matches!(s.state, ServiceState::Stopped | ServiceState::Missing) => Err(
+                    format!("the container stopped (exit code {})", s.exit_code.unwrap_or(-1)),
+                ),
+                _ => Ok(()),
+            }
+        };
+        match crate::ready::wait_db(&record.name, record.ports.db, &secrets.db_password, READY_TIMEOUT, alive).await {
+            Ok(took) => {
+                progress(Progress::new(
+                    "db",
+                    Stage::Ready,
+                    format!("SELECT 1 answered ({} ms)", took.as_millis()),
+                ));
+                Ok(())
+            }
+            Err(Error::NotReady { project, service, detail, .. }) => {
+                progress(Progress::new("db", Stage::Failed, detail.clone()));
+                let last_logs = self.last_logs(&record.id, &service, 20).await;
+                Err(Error::NotReady { project, service, detail, last_logs })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The last lines a service printed (for failure reports).
+    pub async fn last_logs(&self, id: &str, service: &str, n: u64) -> Vec<String> {
+        let opts = LogOptions { follow: false, tail: Some(n) };
+        self.provisioner
+            .logs(id, Some(service), opts)
+            .filter_map(|l| async move { l.ok().map(|l| l.text) })
+            .collect()
+            .await
+    }
+
+    fn render(&self, record: &ProjectRecord, secrets: &ProjectSecrets) -> Result<RenderedStack> {
+        let ctx = TemplateContext {
+            project: record.name.clone(),
+            id: record.id.clone(),
+            template_version: record.template_version,
+            db_image: record.db_image.clone(),
+        };
+        template::render(&ctx, &self.stack_env(record, secrets))
+    }
+
+    /// The variables the template's `${VARS}` resolve from (and the exported `.env`).
+    fn stack_env(&self, record: &ProjectRecord, secrets: &ProjectSecrets) -> BTreeMap<String, String> {
+        let keys = self.keys(record, secrets);
+        [
+            ("COMPOSE_PROJECT_NAME", format!("project_{}", record.id)),
+            ("DB_PASSWORD", secrets.db_password.clone()),
+            ("DB_PORT", record.ports.db.to_string()),
+            ("REALTIME_PORT", record.ports.realtime.to_string()),
+            ("JWT_SECRET", secrets.jwt_secret.clone()),
+            ("ANON_KEY", keys.anon),
+            ("SERVICE_ROLE_KEY", keys.service_role),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
+    fn keys(&self, record: &ProjectRecord, secrets: &ProjectSecrets) -> keys::ApiKeys {
+        keys::api_keys(
+            &secrets.jwt_secret,
+            &record.id,
+            record.created_at,
+            self.settings.key_lifetime_secs,
+        )
+    }
+
+    async fn card(&self, record: &ProjectRecord) -> Result<ProjectCard> {
+        let secrets = self.load_secrets(record).await?;
+        self.card_with(record, &secrets).await
+    }
+
+    async fn card_with(&self, record: &ProjectRecord, secrets: &ProjectSecrets) -> Result<ProjectCard> {
+        let services = self.provisioner.status(&record.id).await?;
+        let status = card::project_status(record, &services);
+        let has_realtime = services.iter().any(|s| s.service == "realtime");
+        Ok(ProjectCard {
+            name: record.name.clone(),
+            id: record.id.clone(),
+            status,
+            services,
+            ports: record.ports,
+            db_url: card::db_url(&record.ports, secrets),
+            realtime_url: has_realtime.then(|| format!("ws://127.0.0.1:{}/socket", record.ports.realtime)),
+            keys: self.keys(record, secrets),
+            db_image: record.db_image.clone(),
+            created_at: record.created_at,
+            secret_store: self.secrets.describe(),
+        })
+    }
+
+    async fn load_secrets(&self, record: &ProjectRecord) -> Result<ProjectSecrets> {
+        let name = record.name.clone();
+        self.secret_call(move |s| secrets::load(s, &name)).await
+    }
+
+    /// Runs a (possibly blocking, D-Bus) secret-store call off the async runtime.
+    async fn secret_call<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn SecretStore) -> Result<T> + Send + 'static,
+    {
+        let store = Arc::clone(&self.secrets);
+        tokio::task::spawn_blocking(move || f(store.as_ref()))
+            .await
+            .map_err(|e| Error::KeyringUnavailable(format!("the secret store call failed: {e}")))?
+    }
+}
+
+/// True when a status means the project serves requests.
+pub fn is_up(status: ProjectStatus) -> bool {
+    matches!(status, ProjectStatus::Healthy | ProjectStatus::Starting)
+}

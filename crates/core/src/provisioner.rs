@@ -1,0 +1,201 @@
+//! The seam between the use cases and whatever runs containers (local Docker now; a remote
+//! engine or Coolify later).
+
+use std::future::Future;
+
+use futures_util::stream::BoxStream;
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::template::RenderedStack;
+
+/// A step of long work, reported as it happens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    Pulling,
+    Creating,
+    Starting,
+    WaitingReady,
+    Ready,
+    Stopping,
+    Stopped,
+    Removing,
+    Removed,
+    Failed,
+}
+
+/// One progress report for one service (or `project` for project-wide steps).
+#[derive(Debug, Clone, Serialize)]
+pub struct Progress {
+    pub service: String,
+    pub stage: Stage,
+    pub detail: String,
+    /// Bytes (or steps) done and expected, when known.
+    pub current: Option<u64>,
+    pub total: Option<u64>,
+}
+
+impl Progress {
+    /// A report without numbers.
+    pub fn new(service: &str, stage: Stage, detail: impl Into<String>) -> Self {
+        Progress {
+            service: service.to_string(),
+            stage,
+            detail: detail.into(),
+            current: None,
+            total: None,
+        }
+    }
+}
+
+/// Where progress goes (a terminal timeline, a UI channel, or nowhere).
+pub type ProgressSink<'a> = &'a (dyn Fn(Progress) + Send + Sync);
+
+/// A service's container state as the engine reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceState {
+    /// Running; its healthcheck has not passed yet.
+    Starting,
+    /// Running and healthy (or running with no healthcheck).
+    Healthy,
+    /// Running but failing its healthcheck.
+    Unhealthy,
+    /// Being restarted by its restart policy.
+    Restarting,
+    /// Created or exited: not running.
+    Stopped,
+    Paused,
+    /// No container exists for it.
+    Missing,
+}
+
+/// The live state of one service.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceStatus {
+    pub service: String,
+    pub container: String,
+    pub state: ServiceState,
+    pub image: Option<String>,
+    /// Exit code of the last run, when stopped.
+    pub exit_code: Option<i64>,
+    pub started_at: Option<String>,
+}
+
+/// Engine objects that carry a project's label.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ProjectResources {
+    pub containers: Vec<String>,
+    pub networks: Vec<String>,
+    pub volumes: Vec<String>,
+}
+
+/// What a removal did (or, for a plan, would do).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RemoveReport {
+    pub containers: Vec<String>,
+    pub networks: Vec<String>,
+    pub volumes_removed: Vec<String>,
+    pub volumes_kept: Vec<String>,
+}
+
+/// Which stream a log line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogStream {
+    Stdout,
+    Stderr,
+}
+
+/// One line of a service's output.
+#[derive(Debug, Clone, Serialize)]
+pub struct LogLine {
+    pub service: String,
+    pub stream: LogStream,
+    /// RFC 3339 time stamp from the engine.
+    pub timestamp: Option<String>,
+    pub text: String,
+}
+
+/// How much log to read.
+#[derive(Debug, Clone, Default)]
+pub struct LogOptions {
+    pub follow: bool,
+    /// Only the last N lines of history (None: all).
+    pub tail: Option<u64>,
+}
+
+/// A change of a service's state, from the engine's event stream.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusEvent {
+    pub project: String,
+    pub service: String,
+    /// Engine action: `start`, `die`, `stop`, `health_status: healthy`, `destroy`, ...
+    pub action: String,
+    /// Seconds since the Unix epoch.
+    pub time: i64,
+}
+
+/// Runs project stacks. Every method is idempotent where that makes sense.
+pub trait Provisioner: Send + Sync {
+    /// Where the engine is, for messages (`unix:///var/run/docker.sock`).
+    fn target(&self) -> String;
+
+    /// True when `image` is present locally.
+    fn image_present(&self, image: &str) -> impl Future<Output = Result<bool>> + Send;
+
+    /// True when a volume of that name exists.
+    fn volume_exists(&self, name: &str) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Makes the engine match `stack`: images, network, volumes, containers (created, files
+    /// uploaded, started). Rerunning converges and never duplicates.
+    fn apply(
+        &self,
+        project_id: &str,
+        stack: &RenderedStack,
+        progress: ProgressSink<'_>,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Starts the project's existing containers in dependency order.
+    fn start(
+        &self,
+        project_id: &str,
+        progress: ProgressSink<'_>,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Stops the project's containers; data stays.
+    fn stop(
+        &self,
+        project_id: &str,
+        progress: ProgressSink<'_>,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Everything labelled for the project.
+    fn resources(&self, project_id: &str) -> impl Future<Output = Result<ProjectResources>> + Send;
+
+    /// Removes containers and network; volumes only when `volumes` is true.
+    fn remove(
+        &self,
+        project_id: &str,
+        volumes: bool,
+        progress: ProgressSink<'_>,
+    ) -> impl Future<Output = Result<RemoveReport>> + Send;
+
+    /// Live state of each service container of the project.
+    fn status(&self, project_id: &str) -> impl Future<Output = Result<Vec<ServiceStatus>>> + Send;
+
+    /// Ids of every project that has labelled objects on the engine.
+    fn discover(&self) -> impl Future<Output = Result<Vec<String>>> + Send;
+
+    /// Log lines of one service, or of all services merged.
+    fn logs(
+        &self,
+        project_id: &str,
+        service: Option<&str>,
+        options: LogOptions,
+    ) -> BoxStream<'static, Result<LogLine>>;
+
+    /// State changes of the project's containers (all projects when None), as they happen.
+    fn events(&self, project_id: Option<&str>) -> BoxStream<'static, Result<StatusEvent>>;
+}

@@ -1,0 +1,223 @@
+//! The registry of projects: what was asked for (names, ports, images). It never holds a secret.
+//!
+//! One JSON file in the app-data dir, written atomically (temp file + rename) under an
+//! exclusive lock so concurrent CLI runs and the app never lose each other's changes.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::ports::Ports;
+
+/// Version of the stack template a project was created with.
+pub const TEMPLATE_VERSION: u32 = 1;
+
+/// One project as it was asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectRecord {
+    /// The name the person chose (a DNS label).
+    pub name: String,
+    /// The id used in Docker object names (`project_<id>_<service>`); equal to the name.
+    pub id: String,
+    /// Host ports on 127.0.0.1.
+    pub ports: Ports,
+    /// Postgres image chosen when the project was created.
+    pub db_image: String,
+    /// Stack template version.
+    pub template_version: u32,
+    /// Creation time, seconds since the Unix epoch; also the `iat` of the derived keys.
+    pub created_at: u64,
+    /// False until the first provisioning finished; a rerun of `new` resumes such a project.
+    #[serde(default)]
+    pub provisioned: bool,
+}
+
+impl ProjectRecord {
+    /// A fresh record for `name`.
+    pub fn new(name: String, ports: Ports, db_image: String, created_at: u64) -> Self {
+        ProjectRecord {
+            id: name.clone(),
+            name,
+            ports,
+            db_image,
+            template_version: TEMPLATE_VERSION,
+            created_at,
+            provisioned: false,
+        }
+    }
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct RegistryFile {
+    version: u32,
+    projects: Vec<ProjectRecord>,
+}
+
+/// Access to the registry file.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    path: PathBuf,
+}
+
+/// An exclusive hold on the registry; released on drop.
+pub struct RegistryLock {
+    _file: File,
+}
+
+impl Registry {
+    /// The registry stored at `path` (created on first write).
+    pub fn new(path: PathBuf) -> Self {
+        Registry { path }
+    }
+
+    /// Where the registry lives.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Blocks until this process holds the registry exclusively.
+    pub fn lock(&self) -> Result<RegistryLock> {
+        let dir = self.dir();
+        create_private_dir(dir)?;
+        let lock_path = self.path.with_extension("lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| Error::io(format!("opening {}", lock_path.display()), e))?;
+        file.lock()
+            .map_err(|e| Error::io(format!("locking {}", lock_path.display()), e))?;
+        Ok(RegistryLock { _file: file })
+    }
+
+    /// All projects, in creation order.
+    pub fn load(&self) -> Result<Vec<ProjectRecord>> {
+        match fs::read(&self.path) {
+            Ok(bytes) => {
+                let file: RegistryFile =
+                    serde_json::from_slice(&bytes).map_err(|e| Error::Registry {
+                        path: self.path.clone(),
+                        detail: e.to_string(),
+                    })?;
+                Ok(file.projects)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(Error::io(format!("reading {}", self.path.display()), e)),
+        }
+    }
+
+    /// One project by name.
+    pub fn get(&self, name: &str) -> Result<ProjectRecord> {
+        self.load()?
+            .into_iter()
+            .find(|p| p.name == name)
+            .ok_or_else(|| Error::NotFound(name.to_string()))
+    }
+
+    /// Replaces the whole list atomically. Call with the lock held.
+    pub fn save(&self, _lock: &RegistryLock, projects: &[ProjectRecord]) -> Result<()> {
+        let dir = self.dir();
+        create_private_dir(dir)?;
+        let file = RegistryFile {
+            version: 1,
+            projects: projects.to_vec(),
+        };
+        let bytes = serde_json::to_vec_pretty(&file).expect("registry serializes");
+        let tmp = self.path.with_extension("json.tmp");
+        let write = || -> std::io::Result<()> {
+            let mut f = File::create(&tmp)?;
+            f.write_all(&bytes)?;
+            f.write_all(b"\n")?;
+            f.sync_all()?;
+            fs::rename(&tmp, &self.path)?;
+            Ok(())
+        };
+        write().map_err(|e| Error::io(format!("writing {}", self.path.display()), e))
+    }
+
+    /// Inserts or replaces the record with the same name. Call with the lock held.
+    pub fn upsert(&self, lock: &RegistryLock, record: ProjectRecord) -> Result<()> {
+        let mut all = self.load()?;
+        match all.iter_mut().find(|p| p.name == record.name) {
+            Some(slot) => *slot = record,
+            None => all.push(record),
+        }
+        self.save(lock, &all)
+    }
+
+    /// Removes a record by name; true when there was one. Call with the lock held.
+    pub fn remove(&self, lock: &RegistryLock, name: &str) -> Result<bool> {
+        let mut all = self.load()?;
+        let before = all.len();
+        all.retain(|p| p.name != name);
+        if all.len() == before {
+            return Ok(false);
+        }
+        self.save(lock, &all)?;
+        Ok(true)
+    }
+
+    fn dir(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new("."))
+    }
+}
+
+/// Creates `dir` (and parents) readable by this user only.
+pub(crate) fn create_private_dir(dir: &Path) -> Result<()> {
+    fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o700));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ports(offset: u16) -> Ports {
+        Ports {
+            offset,
+            db: 100 + offset,
+            realtime: 200 + offset,
+        }
+    }
+
+    #[test]
+    fn round_trip_upsert_remove() {
+        let dir = tempfile::tempdir().unwrap();
+        let reg = Registry::new(dir.path().join("sub/projects.json"));
+        assert!(reg.load().unwrap().is_empty());
+        let lock = reg.lock().unwrap();
+        reg.upsert(&lock, ProjectRecord::new("a".into(), ports(1), "i".into(), 5))
+            .unwrap();
+        reg.upsert(&lock, ProjectRecord::new("b".into(), ports(2), "i".into(), 6))
+            .unwrap();
+        let mut a = reg.get("a").unwrap();
+        a.provisioned = true;
+        reg.upsert(&lock, a.clone()).unwrap();
+        let all = reg.load().unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0], a);
+        assert!(reg.remove(&lock, "a").unwrap());
+        assert!(!reg.remove(&lock, "a").unwrap());
+        assert!(matches!(reg.get("a"), Err(Error::NotFound(_))));
+        assert!(!dir.path().join("sub/projects.json.tmp").exists());
+    }
+
+    #[test]
+    fn corrupt_file_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("projects.json");
+        fs::write(&path, "{not json").unwrap();
+        let err = Registry::new(path.clone()).load().unwrap_err();
+        assert!(err.to_string().contains("unreadable"), "{err}");
+        assert!(err.hint().unwrap().contains(path.to_str().unwrap()));
+    }
+}

@@ -1,0 +1,232 @@
+//! Renders `templates/docker-compose.project.yml` (minijinja) into a typed [`StackSpec`].
+//!
+//! Rendering happens in two steps. minijinja fills in the project's non-secret facts (id, image,
+//! version); the result is a compose file whose `${VARS}` (ports, password) are resolved from the
+//! project's environment, exactly as `docker-compose` resolves them from the exported `.env`.
+
+use std::collections::BTreeMap;
+
+use serde_yaml::Value;
+
+use crate::error::{Error, Result};
+use crate::spec::{Mount, StackSpec};
+
+/// The compose template, embedded so the binary works from any directory.
+pub const COMPOSE_TEMPLATE: &str = include_str!("../../../templates/docker-compose.project.yml");
+
+/// Files shipped beside the template, by folder: `(folder, [(file name, contents)])`.
+pub const TEMPLATE_FILES: &[(&str, &[(&str, &str)])] = &[(
+    "init",
+    &[
+        (
+            "00-supalove-roles.sql",
+            include_str!("../../../templates/init/00-supalove-roles.sql"),
+        ),
+        (
+            "10-supalove-realtime.sql",
+            include_str!("../../../templates/init/10-supalove-realtime.sql"),
+        ),
+    ],
+)];
+
+/// The non-secret facts a template is rendered with.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TemplateContext {
+    pub project: String,
+    pub id: String,
+    pub template_version: u32,
+    pub db_image: String,
+}
+
+/// A file a provisioner must place in a container before its first start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    /// Service whose container receives it.
+    pub service: String,
+    /// Absolute path inside the container.
+    pub path: String,
+    /// File contents.
+    pub contents: Vec<u8>,
+}
+
+/// A rendered stack: the compose text, its resolved typed spec, and the files to upload.
+#[derive(Debug, Clone)]
+pub struct RenderedStack {
+    /// Compose YAML with `${VARS}` left in place (safe to write to disk).
+    pub compose_yaml: String,
+    /// The spec with every variable resolved (holds secrets: keep in memory).
+    pub spec: StackSpec,
+    /// Template files to upload, per service.
+    pub uploads: Vec<Upload>,
+}
+
+/// Renders the template with `ctx` and resolves its variables from `env`.
+pub fn render(ctx: &TemplateContext, env: &BTreeMap<String, String>) -> Result<RenderedStack> {
+    let mut jinja = minijinja::Environment::new();
+    jinja.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    jinja
+        .add_template("compose", COMPOSE_TEMPLATE)
+        .map_err(|e| Error::Template(e.to_string()))?;
+    let compose_yaml = jinja
+        .get_template("compose")
+        .and_then(|t| t.render(ctx))
+        .map_err(|e| Error::Template(e.to_string()))?;
+    let mut value: Value =
+        serde_yaml::from_str(&compose_yaml).map_err(|e| Error::Template(e.to_string()))?;
+    interpolate_value(&mut value, env)?;
+    let spec: StackSpec =
+        serde_yaml::from_value(value).map_err(|e| Error::Template(e.to_string()))?;
+    let uploads = uploads_for(&spec)?;
+    Ok(RenderedStack {
+        compose_yaml,
+        spec,
+        uploads,
+    })
+}
+
+fn uploads_for(spec: &StackSpec) -> Result<Vec<Upload>> {
+    let mut uploads = Vec::new();
+    for (service, svc) in &spec.services {
+        for mount in svc.mounts()? {
+            let Mount::TemplateDir { source, target } = mount else {
+                continue;
+            };
+            let files = TEMPLATE_FILES
+                .iter()
+                .find(|(dir, _)| *dir == source)
+                .ok_or_else(|| Error::Template(format!("no template folder {source:?}")))?
+                .1;
+            for (name, contents) in files {
+                uploads.push(Upload {
+                    service: service.clone(),
+                    path: format!("{}/{name}", target.trim_end_matches('/')),
+                    contents: contents.as_bytes().to_vec(),
+                });
+            }
+        }
+    }
+    Ok(uploads)
+}
+
+fn interpolate_value(value: &mut Value, env: &BTreeMap<String, String>) -> Result<()> {
+    match value {
+        Value::String(s) => *s = interpolate(s, env)?,
+        Value::Sequence(items) => {
+            for item in items {
+                interpolate_value(item, env)?;
+            }
+        }
+        Value::Mapping(map) => {
+            for (_, v) in map.iter_mut() {
+                interpolate_value(v, env)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Resolves `${NAME}`, `${NAME:-default}` and `$$` the way compose does.
+pub fn interpolate(text: &str, env: &BTreeMap<String, String>) -> Result<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i + 1..];
+        if let Some(r) = rest.strip_prefix('$') {
+            out.push('$');
+            rest = r;
+        } else if let Some(r) = rest.strip_prefix('{') {
+            let end = r
+                .find('}')
+                .ok_or_else(|| Error::Template(format!("unclosed ${{ in {text:?}")))?;
+            let expr = &r[..end];
+            let (name, default) = match expr.split_once(":-") {
+                Some((n, d)) => (n, Some(d)),
+                None => (expr, None),
+            };
+            match (env.get(name), default) {
+                (Some(v), _) if !v.is_empty() => out.push_str(v),
+                (_, Some(d)) => out.push_str(d),
+                (Some(v), None) => out.push_str(v),
+                (None, None) => {
+                    return Err(Error::Template(format!("variable {name} is not set")))
+                }
+            }
+            rest = &r[end + 1..];
+        } else {
+            return Err(Error::Template(format!(
+                "a bare $ in {text:?}: write $$ for a literal dollar"
+            )));
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env() -> BTreeMap<String, String> {
+        [
+            ("DB_PASSWORD", "pw"),
+            ("DB_PORT", "54401"),
+            ("REALTIME_PORT", "8001"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
+    fn ctx() -> TemplateContext {
+        TemplateContext {
+            project: "shop".into(),
+            id: "shop".into(),
+            template_version: 1,
+            db_image: "supalove/postgres:15".into(),
+        }
+    }
+
+    #[test]
+    fn renders_the_db_service() {
+        let r = render(&ctx(), &env()).unwrap();
+        let db = &r.spec.services["db"];
+        assert_eq!(db.container_name, "project_shop_db");
+        assert_eq!(&db.command[..3], ["postgres", "-c", "wal_level=logical"]);
+        assert_eq!(db.environment["POSTGRES_PASSWORD"], "pw");
+        assert_eq!(db.environment["POSTGRES_DB"], "app");
+        let ports = db.port_bindings().unwrap();
+        assert_eq!(ports[0].host_ip.to_string(), "127.0.0.1");
+        assert_eq!(ports[0].host_port, 54401);
+        assert!(db.healthcheck.is_some());
+        assert_eq!(r.spec.networks["default"].name, "project_shop");
+        assert_eq!(r.spec.volumes["db-data"].name, "project_shop_db_data");
+        assert!(!r.compose_yaml.contains("pw\n"), "secrets stay as ${{VARS}}");
+        assert!(r.compose_yaml.contains("${DB_PASSWORD}"));
+        let init: Vec<_> = r.uploads.iter().map(|u| u.path.as_str()).collect();
+        assert!(init.contains(&"/docker-entrypoint-initdb.d/00-supalove-roles.sql"));
+        let sql = String::from_utf8(r.uploads[1].contents.clone()).unwrap();
+        assert!(sql.contains("CREATE PUBLICATION supabase_realtime"));
+        assert_eq!(r.spec.start_order().unwrap(), ["db"]);
+    }
+
+    #[test]
+    fn interpolation_rules() {
+        let e = env();
+        assert_eq!(interpolate("a${DB_PORT}b", &e).unwrap(), "a54401b");
+        assert_eq!(interpolate("${NOPE:-x}", &e).unwrap(), "x");
+        assert_eq!(interpolate("$$1", &e).unwrap(), "$1");
+        assert!(interpolate("${NOPE}", &e).unwrap_err().to_string().contains("NOPE"));
+        assert!(interpolate("${DB_PORT", &e).is_err());
+        assert!(interpolate("a $b", &e).is_err());
+    }
+
+    #[test]
+    fn missing_variable_is_an_error() {
+        let mut e = env();
+        e.remove("DB_PASSWORD");
+        let err = render(&ctx(), &e).unwrap_err().to_string();
+        assert!(err.contains("DB_PASSWORD"), "{err}");
+    }
+}

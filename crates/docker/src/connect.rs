@@ -1,0 +1,82 @@
+//! Finding the Docker engine: `DOCKER_HOST`, then the sockets of the usual engines.
+
+use std::path::PathBuf;
+
+use bollard::{Docker, API_DEFAULT_VERSION};
+use supalove_core::{Error, Result};
+
+/// Seconds a single engine request may take.
+const REQUEST_TIMEOUT_SECS: u64 = 120;
+
+/// Candidate endpoints, in the order they are tried.
+pub fn candidates() -> Vec<String> {
+    if let Ok(host) = std::env::var("DOCKER_HOST") {
+        if !host.is_empty() {
+            return vec![host];
+        }
+    }
+    let home = dirs_home();
+    let runtime = std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from);
+    let mut paths: Vec<PathBuf> = vec![PathBuf::from("/var/run/docker.sock")];
+    if let Some(h) = &home {
+        paths.push(h.join(".docker/run/docker.sock")); // Docker Desktop (macOS, Linux)
+        paths.push(h.join(".docker/desktop/docker.sock")); // Docker Desktop (Linux)
+        paths.push(h.join(".orbstack/run/docker.sock")); // OrbStack
+        paths.push(h.join(".colima/default/docker.sock")); // Colima
+        paths.push(h.join(".colima/docker.sock"));
+        paths.push(h.join(".rd/docker.sock")); // Rancher Desktop
+    }
+    if let Some(r) = &runtime {
+        paths.push(r.join("docker.sock")); // rootless Docker
+        paths.push(r.join("podman/podman.sock")); // rootless Podman
+    }
+    paths.push(PathBuf::from("/run/podman/podman.sock"));
+    paths
+        .into_iter()
+        .map(|p| format!("unix://{}", p.display()))
+        .collect()
+}
+
+fn dirs_home() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(PathBuf::from)
+}
+
+/// Connects to the first endpoint that answers a ping, negotiating the API version.
+pub async fn connect() -> Result<(Docker, String)> {
+    let tried = candidates();
+    let mut last = String::from("no endpoint to try");
+    for endpoint in &tried {
+        let client = if let Some(path) = endpoint.strip_prefix("unix://") {
+            if !std::path::Path::new(path).exists() {
+                last = format!("{path} does not exist");
+                continue;
+            }
+            Docker::connect_with_unix(path, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
+        } else if endpoint.starts_with("tcp://") || endpoint.starts_with("http://") {
+            Docker::connect_with_http(endpoint, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
+        } else {
+            Docker::connect_with_defaults()
+        };
+        let client = match client {
+            Ok(c) => c,
+            Err(e) => {
+                last = format!("{endpoint}: {e}");
+                continue;
+            }
+        };
+        match client.ping().await {
+            Ok(_) => {
+                let client = client
+                    .negotiate_version()
+                    .await
+                    .map_err(|e| Error::Docker(e.to_string()))?;
+                return Ok((client, endpoint.clone()));
+            }
+            Err(e) => last = format!("{endpoint}: {e}"),
+        }
+    }
+    Err(Error::DockerUnavailable {
+        tried,
+        detail: last,
+    })
+}

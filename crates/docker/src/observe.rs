@@ -1,0 +1,175 @@
+//! Watching a project: container states, the events stream, logs.
+
+use bollard::container::LogOutput;
+use bollard::models::{ContainerStateStatusEnum, EventMessageTypeEnum, HealthStatusEnum};
+use bollard::query_parameters::{EventsOptions, LogsOptions};
+use bollard::Docker;
+use futures_util::stream::{self, BoxStream};
+use futures_util::StreamExt;
+use supalove_core::provisioner::{
+    LogLine, LogOptions, LogStream, ServiceState, ServiceStatus, StatusEvent,
+};
+use supalove_core::Result;
+
+use crate::docker_error;
+use crate::labels::{container_name, project_filter, PROJECT_LABEL, SERVICE_LABEL};
+use crate::lifecycle::{containers, name_of, service_of};
+
+/// The state of each of the project's containers, from inspect.
+pub async fn status(docker: &Docker, id: &str) -> Result<Vec<ServiceStatus>> {
+    let mut out = Vec::new();
+    for c in containers(docker, id).await? {
+        let name = name_of(&c);
+        let inspect = match docker.inspect_container(&name, None).await {
+            Ok(i) => i,
+            Err(e) if crate::is_not_found(&e) => continue,
+            Err(e) => return Err(docker_error(e)),
+        };
+        let st = inspect.state.unwrap_or_default();
+        let health = st.health.as_ref().and_then(|h| h.status);
+        let state = match st.status {
+            Some(ContainerStateStatusEnum::RUNNING) => match health {
+                Some(HealthStatusEnum::STARTING) => ServiceState::Starting,
+                Some(HealthStatusEnum::UNHEALTHY) => ServiceState::Unhealthy,
+                _ => ServiceState::Healthy,
+            },
+            Some(ContainerStateStatusEnum::RESTARTING) => ServiceState::Restarting,
+            Some(ContainerStateStatusEnum::PAUSED) => ServiceState::Paused,
+            _ => ServiceState::Stopped,
+        };
+        let stopped = state == ServiceState::Stopped;
+        out.push(ServiceStatus {
+            service: service_of(&c),
+            container: name,
+            state,
+            image: inspect.config.and_then(|c| c.image),
+            exit_code: if stopped { st.exit_code } else { None },
+            started_at: st.started_at,
+        });
+    }
+    Ok(out)
+}
+
+/// Container events of one project (or all), mapped to status events.
+pub fn events(docker: &Docker, id: Option<&str>) -> BoxStream<'static, Result<StatusEvent>> {
+    let mut filters = project_filter(id);
+    filters.insert("type".into(), vec!["container".into()]);
+    let opts = EventsOptions {
+        filters: Some(filters),
+        ..Default::default()
+    };
+    docker
+        .events(Some(opts))
+        .filter_map(|ev| async move {
+            let ev = match ev {
+                Ok(ev) => ev,
+                Err(e) => return Some(Err(docker_error(e))),
+            };
+            if ev.typ != Some(EventMessageTypeEnum::CONTAINER) {
+                return None;
+            }
+            let attrs = ev.actor.and_then(|a| a.attributes).unwrap_or_default();
+            Some(Ok(StatusEvent {
+                project: attrs.get(PROJECT_LABEL).cloned().unwrap_or_default(),
+                service: attrs.get(SERVICE_LABEL).cloned().unwrap_or_default(),
+                action: ev.action.unwrap_or_default(),
+                time: ev.time.unwrap_or(0),
+            }))
+        })
+        .boxed()
+}
+
+/// Logs of one service, or all services merged as lines arrive.
+pub fn logs(
+    docker: &Docker,
+    id: &str,
+    service: Option<&str>,
+    options: LogOptions,
+) -> BoxStream<'static, Result<LogLine>> {
+    let docker = docker.clone();
+    let id = id.to_string();
+    let service = service.map(str::to_string);
+    stream::once(async move {
+        let targets: Vec<(String, String)> = match service {
+            Some(s) => vec![(s.clone(), container_name(&id, &s))],
+            None => match containers(&docker, &id).await {
+                Ok(list) => list.iter().map(|c| (service_of(c), name_of(c))).collect(),
+                Err(e) => return stream::once(async { Err(e) }).boxed(),
+            },
+        };
+        let streams: Vec<_> = targets
+            .into_iter()
+            .map(|(svc, container)| one_container(&docker, svc, container, &options))
+            .collect();
+        stream::select_all(streams).boxed()
+    })
+    .flatten()
+    .boxed()
+}
+
+fn one_container(
+    docker: &Docker,
+    service: String,
+    container: String,
+    options: &LogOptions,
+) -> BoxStream<'static, Result<LogLine>> {
+    let opts = LogsOptions {
+        follow: options.follow,
+        stdout: true,
+        stderr: true,
+        timestamps: true,
+        tail: options.tail.map(|n| n.to_string()).unwrap_or_else(|| "all".into()),
+        ..Default::default()
+    };
+    docker
+        .logs(&container, Some(opts))
+        .flat_map(move |chunk| {
+            let lines: Vec<Result<LogLine>> = match chunk {
+                Err(e) => vec![Err(docker_error(e))],
+                Ok(out) => {
+                    let (stream, bytes) = match out {
+                        LogOutput::StdErr { message } => (LogStream::Stderr, message),
+                        LogOutput::StdOut { message }
+                        | LogOutput::Console { message }
+                        | LogOutput::StdIn { message } => (LogStream::Stdout, message),
+                    };
+                    String::from_utf8_lossy(&bytes)
+                        .lines()
+                        .map(|l| Ok(split_timestamp(&service, stream, l)))
+                        .collect()
+                }
+            };
+            stream::iter(lines)
+        })
+        .boxed()
+}
+
+fn split_timestamp(service: &str, stream: LogStream, line: &str) -> LogLine {
+    let (timestamp, text) = match line.split_once(' ') {
+        Some((ts, rest)) if ts.len() >= 20 && ts.as_bytes()[4] == b'-' && ts.ends_with('Z') => {
+            (Some(ts.to_string()), rest)
+        }
+        _ => (None, line),
+    };
+    LogLine {
+        service: service.to_string(),
+        stream,
+        timestamp,
+        text: text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_split_off() {
+        let l = split_timestamp("db", LogStream::Stdout, "2026-11-24T14:19:36.111111111Z LOG:  hi there");
+        assert_eq!(l.timestamp.as_deref(), Some("2026-11-24T14:19:36.111111111Z"));
+        assert_eq!(l.text, "LOG:  hi there");
+        let plain = split_timestamp("db", LogStream::Stderr, "no stamp here");
+        assert_eq!(plain.timestamp, None);
+        assert_eq!(plain.text, "no stamp here");
+    }
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Build supalove/postgres:15 from Debian packages (postgresql-15 + wal2json), no registry needed:
+# mmdebstrap a slim rootfs -> docker import -> a thin docker build layer.
+# Skips everything when an image labelled with the same input hash exists.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+tag=${TAG:-supalove/postgres:15}
+base=supalove/pg15-rootfs:bookworm
+mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+security=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
+
+inputs=$(cat "$here/build.sh" "$here/entrypoint.sh" "$here/Dockerfile" "$here/postgresql.conf.append" | sha256sum | cut -c1-16)
+have=$(docker image inspect -f '{{ index .Config.Labels "dev.supalove.inputs" }}' "$tag" 2>/dev/null || true)
+if [ "$have" = "$inputs" ]; then
+  echo "$tag is up to date (inputs $inputs)"
+  exit 0
+fi
+
+command -v mmdebstrap >/dev/null || { echo "mmdebstrap is missing: run scripts/setup.sh" >&2; exit 1; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+base_inputs=$(sha256sum "$here/build.sh" | cut -c1-16)
+have_base=$(docker image inspect -f '{{ index .Config.Labels "dev.supalove.inputs" }}' "$base" 2>/dev/null || true)
+if [ "$have_base" != "$base_inputs" ]; then
+  echo "[1/3] mmdebstrap: bookworm rootfs with postgresql-15 and wal2json (about 30 s)"
+  slim=(
+    --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*'
+    --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/info/*'
+    --dpkgopt='path-exclude=/usr/share/i18n/*'
+    --dpkgopt='path-exclude=/usr/lib/x86_64-linux-gnu/libLLVM*'
+    --dpkgopt='path-exclude=/usr/lib/x86_64-linux-gnu/libz3*'
+    --dpkgopt='path-exclude=/usr/lib/postgresql/15/lib/bitcode/*'
+    --dpkgopt='path-exclude=/usr/lib/postgresql/15/lib/llvmjit*'
+  )
+  log="$work/mmdebstrap.log"
+  if ! mmdebstrap --mode=root --variant=essential \
+    --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
+    --include=postgresql-15,postgresql-15-wal2json \
+    --aptopt='APT::Install-Recommends "false"' "${slim[@]}" \
+    --essential-hook='mkdir -p "$1/etc/postgresql-common/createcluster.d" && echo "create_main_cluster = false" > "$1/etc/postgresql-common/createcluster.d/supalove.conf"' \
+    --customize-hook='mkdir -p "$1/docker-entrypoint-initdb.d" "$1/var/run/postgresql" && chroot "$1" chown postgres:postgres /var/run/postgresql' \
+    bookworm "$work/rootfs.tar" \
+    "deb $mirror bookworm main" "deb $mirror bookworm-updates main" "deb $security bookworm-security main" \
+    >"$log" 2>&1; then
+    tail -n 30 "$log" >&2
+    echo "mmdebstrap failed (full log above); is the Debian mirror $mirror reachable?" >&2
+    exit 1
+  fi
+  echo "[2/3] docker import"
+  docker import --change "LABEL dev.supalove.inputs=$base_inputs" "$work/rootfs.tar" "$base" >/dev/null
+fi
+
+echo "[3/3] docker build $tag"
+DOCKER_BUILDKIT=0 docker build -q --label "dev.supalove.inputs=$inputs" -t "$tag" "$here" >/dev/null
+docker image prune -f --filter "label=dev.supalove.inputs" >/dev/null 2>&1 || true
+echo "built $tag ($(docker image inspect -f '{{.Size}}' "$tag" | awk '{printf "%.0f MB", $1/1e6}'))"
