@@ -1,1 +1,341 @@
-fn main(){}
+//! `supalove`: local Supabase-like projects on Docker, from the terminal.
+
+mod output;
+mod timeline;
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use futures_util::StreamExt;
+use supalove_core::ports::PortRequest;
+use supalove_core::provisioner::{LogOptions, Progress, Provisioner};
+use supalove_core::secrets::{FileStore, KeyringStore, SecretStore};
+use supalove_core::settings::{SecretStoreKind, Settings};
+use supalove_core::{CreateProject, Error, RemoveOptions, Supalove};
+use supalove_docker::LocalDocker;
+use timeline::Timeline;
+
+#[derive(Parser)]
+#[command(name = "supalove", version, about = "Local Supabase-like projects on Docker, one command each")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a project: Postgres (wal_level=logical) with its secrets in the OS keyring
+    New {
+        name: String,
+        /// Host port for Postgres (default: a free one from SUPALOVE_DB_PORT_BASE + offset)
+        #[arg(long)]
+        db_port: Option<u16>,
+        /// Host port reserved for Realtime (default: SUPALOVE_REALTIME_PORT_BASE + offset)
+        #[arg(long)]
+        realtime_port: Option<u16>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List projects with their live status
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a project's card: status, db_url, ports, keys
+    Show {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Start a stopped project (recreates missing containers; data is kept)
+    Start {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop a project's containers (data is kept)
+    Stop {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop, then start
+    Restart {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a project's containers and network; data volumes and secrets are kept unless --volumes
+    Rm {
+        name: String,
+        /// Also delete the data volumes and the project's secrets (cannot be undone)
+        #[arg(long)]
+        volumes: bool,
+        /// Do not ask for confirmation
+        #[arg(long, short)]
+        yes: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a project's logs (all services merged, or one)
+    Logs {
+        name: String,
+        service: Option<String>,
+        /// Keep streaming new lines
+        #[arg(long, short)]
+        follow: bool,
+        /// Only the last N lines of history
+        #[arg(long)]
+        tail: Option<u64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print connection settings as dotenv lines (like `supabase status -o env`)
+    Env {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write docker-compose.yml, a 0600 .env and init files that `docker-compose up -d` runs
+    Export {
+        name: String,
+        dir: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stream status changes of projects' containers as they happen (Docker events)
+    Watch {
+        name: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            report_error(&e);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn report_error(e: &anyhow::Error) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "error: {e}");
+    if let Some(core) = e.downcast_ref::<Error>() {
+        if let Error::NotReady { last_logs, .. } = core {
+            if !last_logs.is_empty() {
+                let _ = writeln!(err, "  last log lines:");
+                for l in last_logs {
+                    let _ = writeln!(err, "    {l}");
+                }
+            }
+        }
+        if let Some(hint) = core.hint() {
+            let _ = writeln!(err, "  hint: {hint}");
+        }
+    }
+}
+
+async fn app() -> anyhow::Result<Supalove<LocalDocker>> {
+    let settings = Settings::from_env()?;
+    let secrets: Arc<dyn SecretStore> = match settings.secret_store {
+        SecretStoreKind::Keyring => Arc::new(KeyringStore),
+        SecretStoreKind::File => Arc::new(FileStore::new(settings.home.join("secrets"))),
+    };
+    let docker = LocalDocker::connect().await?;
+    Ok(Supalove::new(settings, secrets, docker))
+}
+
+fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::New { name, db_port, realtime_port, json } => {
+            let app = app().await?;
+            let tl = Timeline::new(json);
+            let sink = |p: Progress| tl.report(p);
+            let req = CreateProject {
+                name,
+                ports: PortRequest { db: db_port, realtime: realtime_port },
+            };
+            let result = app.create(req, &sink).await;
+            tl.finish();
+            let card = result?;
+            if json {
+                print_json(&card)?;
+            } else {
+                print!("{}", output::card(&card));
+            }
+        }
+        Command::List { json } => {
+            let cards = app().await?.list().await?;
+            if json {
+                print_json(&cards)?;
+            } else {
+                print!("{}", output::list(&cards));
+            }
+        }
+        Command::Show { name, json } => {
+            let card = app().await?.show(&name).await?;
+            if json {
+                print_json(&card)?;
+            } else {
+                print!("{}", output::card(&card));
+            }
+        }
+        Command::Start { name, json } => lifecycle(&name, json, Action::Start).await?,
+        Command::Stop { name, json } => lifecycle(&name, json, Action::Stop).await?,
+        Command::Restart { name, json } => lifecycle(&name, json, Action::Restart).await?,
+        Command::Rm { name, volumes, yes, json } => {
+            let app = app().await?;
+            let options = RemoveOptions { volumes };
+            let plan = app.removal_plan(&name, options).await?;
+            if !json || !yes {
+                eprintln!("Removing project {name:?} deletes:");
+                for c in &plan.containers {
+                    eprintln!("  container {c}");
+                }
+                for n in &plan.networks {
+                    eprintln!("  network   {n}");
+                }
+                for v in &plan.volumes_removed {
+                    eprintln!("  volume    {v}  (its data is lost)");
+                }
+                if volumes {
+                    eprintln!("  secrets   the project's JWT secret and database password");
+                }
+                if !plan.volumes_kept.is_empty() {
+                    eprintln!("and keeps:");
+                    for v in &plan.volumes_kept {
+                        eprintln!("  volume    {v}  (data; `supalove new {name}` reattaches it, `--volumes` deletes it)");
+                    }
+                    eprintln!("  secrets   in {}", app.secret_store());
+                }
+            }
+            if !yes && !confirm(&format!("Remove {name}?"))? {
+                anyhow::bail!("nothing was removed (answer `y` to confirm, or pass --yes)");
+            }
+            let tl = Timeline::new(json);
+            let sink = |p: Progress| tl.report(p);
+            let result = app.remove(&name, options, &sink).await;
+            tl.finish();
+            let report = result?;
+            if json {
+                print_json(&report)?;
+            } else {
+                println!(
+                    "removed {name}: {} container(s), {} network(s), {} volume(s); kept {} volume(s)",
+                    report.containers.len(),
+                    report.networks.len(),
+                    report.volumes_removed.len(),
+                    report.volumes_kept.len()
+                );
+            }
+        }
+        Command::Logs { name, service, follow, tail, json } => {
+            let app = app().await?;
+            let mut stream = app.logs(&name, service.as_deref(), LogOptions { follow, tail })?;
+            let many = service.is_none();
+            let mut out = std::io::stdout().lock();
+            while let Some(line) = stream.next().await {
+                let line = line?;
+                let written = if json {
+                    writeln!(out, "{}", serde_json::to_string(&line)?)
+                } else if many {
+                    writeln!(out, "{:<9}| {}", line.service, line.text)
+                } else {
+                    writeln!(out, "{}", line.text)
+                };
+                if written.is_err() {
+                    break; // the reader went away (e.g. `| head`)
+                }
+            }
+        }
+        Command::Env { name, json } => {
+            let env = app().await?.env(&name).await?;
+            if json {
+                print_json(&env)?;
+            } else {
+                for (k, v) in env {
+                    println!("{}", output::env_line(&k, &v));
+                }
+            }
+        }
+        Command::Export { name, dir, json } => {
+            let report = app().await?.export(&name, &dir).await?;
+            if json {
+                print_json(&report)?;
+            } else {
+                println!("wrote {}", report.compose_file.display());
+                println!("wrote {} (mode 0600: it holds the project's secrets)", report.env_file.display());
+                for f in &report.files {
+                    println!("wrote {}", f.display());
+                }
+                println!("run it with: docker-compose -f {} up -d", report.compose_file.display());
+            }
+        }
+        Command::Watch { name, json } => {
+            let app = app().await?;
+            if let Some(n) = &name {
+                app.show(n).await?;
+            }
+            let mut events = app.provisioner().events(name.as_deref());
+            while let Some(ev) = events.next().await {
+                let ev = ev?;
+                if json {
+                    println!("{}", serde_json::to_string(&ev)?);
+                } else {
+                    println!("{} {}/{}: {}", output::date(ev.time.max(0) as u64), ev.project, ev.service, ev.action);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+enum Action {
+    Start,
+    Stop,
+    Restart,
+}
+
+async fn lifecycle(name: &str, json: bool, action: Action) -> anyhow::Result<()> {
+    let app = app().await?;
+    let tl = Timeline::new(json);
+    let sink = |p: Progress| tl.report(p);
+    let result = match action {
+        Action::Start => app.start(name, &sink).await,
+        Action::Stop => app.stop(name, &sink).await,
+        Action::Restart => app.restart(name, &sink).await,
+    };
+    tl.finish();
+    let card = result?;
+    if json {
+        print_json(&card)?;
+    } else {
+        println!("{}: {}", card.name, output::status_word(card.status));
+    }
+    Ok(())
+}
+
+fn confirm(question: &str) -> anyhow::Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        anyhow::bail!("{question} needs confirmation: pass --yes (stdin is not a terminal)");
+    }
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}

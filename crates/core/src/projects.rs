@@ -65,6 +65,11 @@ impl<P: Provisioner> Supalove<P> {
         &self.settings
     }
 
+    /// Where secrets are kept, for messages.
+    pub fn secret_store(&self) -> String {
+        self.secrets.describe()
+    }
+
     /// The provisioner in use.
     pub fn provisioner(&self) -> &P {
         &self.provisioner
@@ -352,7 +357,17 @@ impl<P: Provisioner> Supalove<P> {
     }
 
     async fn card_with(&self, record: &ProjectRecord, secrets: &ProjectSecrets) -> Result<ProjectCard> {
-        let services = self.provisioner.status(&record.id).await?;
+        let mut services = self.provisioner.status(&record.id).await?;
+        // Docker's healthcheck lags our own probe by up to an interval: a database that
+        // answers SELECT 1 is healthy, whatever the last healthcheck said.
+        for s in services.iter_mut() {
+            if s.service == "db"
+                && s.state == ServiceState::Starting
+                && crate::ready::probe_db(record.ports.db, &secrets.db_password).await.is_ok()
+            {
+                s.state = ServiceState::Healthy;
+            }
+        }
         let status = card::project_status(record, &services);
         let has_realtime = services.iter().any(|s| s.service == "realtime");
         Ok(ProjectCard {

@@ -1,0 +1,109 @@
+//! How cards, lists and env lines look in a terminal.
+
+use supalove_core::card::{ProjectCard, ProjectStatus};
+
+/// `2027-11-24` from seconds since the Unix epoch (UTC).
+pub fn date(secs: u64) -> String {
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = (secs / 86_400) as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// A status word for people.
+pub fn status_word(s: ProjectStatus) -> &'static str {
+    match s {
+        ProjectStatus::Incomplete => "incomplete (rerun `supalove new` to finish)",
+        ProjectStatus::Healthy => "healthy",
+        ProjectStatus::Starting => "starting",
+        ProjectStatus::Unhealthy => "unhealthy",
+        ProjectStatus::Partial => "partly running",
+        ProjectStatus::Stopped => "stopped",
+        ProjectStatus::Missing => "containers missing (`supalove start` recreates them)",
+    }
+}
+
+/// The full card.
+pub fn card(c: &ProjectCard) -> String {
+    let mut out = format!("{}  ({})\n", c.name, status_word(c.status));
+    let row = |out: &mut String, k: &str, v: &str| out.push_str(&format!("  {k:<14}{v}\n"));
+    row(&mut out, "db_url", &c.db_url);
+    match &c.realtime_url {
+        Some(u) => row(&mut out, "realtime_url", u),
+        None => row(
+            &mut out,
+            "realtime_url",
+            &format!("- (no Realtime service in this stack; REALTIME_PORT {} is reserved)", c.ports.realtime),
+        ),
+    }
+    row(
+        &mut out,
+        "ports",
+        &format!("db {} · realtime {} (127.0.0.1 only)", c.ports.db, c.ports.realtime),
+    );
+    row(&mut out, "anon key", &c.keys.anon);
+    row(&mut out, "service_role", &c.keys.service_role);
+    row(&mut out, "keys expire", &date(c.keys.expires_at));
+    let services = if c.services.is_empty() {
+        "none".to_string()
+    } else {
+        c.services
+            .iter()
+            .map(|s| format!("{} {:?} ({})", s.service, s.state, s.container).to_lowercase())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    row(&mut out, "services", &services);
+    row(&mut out, "image", &c.db_image);
+    row(&mut out, "secrets", &c.secret_store);
+    out
+}
+
+/// One line per project.
+pub fn list(cards: &[ProjectCard]) -> String {
+    if cards.is_empty() {
+        return "No projects yet. Create one with `supalove new <name>`.\n".into();
+    }
+    let mut out = format!("{:<20} {:<12} {:<8} {:<9} {}\n", "NAME", "STATUS", "DB", "REALTIME", "CREATED");
+    for c in cards {
+        let status = format!("{:?}", c.status).to_lowercase();
+        out.push_str(&format!(
+            "{:<20} {:<12} {:<8} {:<9} {}\n",
+            c.name,
+            status,
+            c.ports.db,
+            c.ports.realtime,
+            date(c.created_at)
+        ));
+    }
+    out
+}
+
+/// Quotes a dotenv value.
+pub fn env_line(k: &str, v: &str) -> String {
+    format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(date(0), "1970-01-01");
+        assert_eq!(date(1_795_478_400), "2026-11-23");
+        assert_eq!(date(951_782_400), "2000-02-29");
+    }
+
+    #[test]
+    fn env_quotes() {
+        assert_eq!(env_line("A", "x\"y"), "A=\"x\\\"y\"");
+    }
+}
