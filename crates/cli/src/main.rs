@@ -19,7 +19,11 @@ use supalove_docker::LocalDocker;
 use timeline::Timeline;
 
 #[derive(Parser)]
-#[command(name = "supalove", version, about = "Local Supabase-like projects on Docker, one command each")]
+#[command(
+    name = "supalove",
+    version,
+    about = "Local Supabase-like projects on Docker, one command each"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -161,13 +165,21 @@ fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
 
 async fn run(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::New { name, db_port, realtime_port, json } => {
+        Command::New {
+            name,
+            db_port,
+            realtime_port,
+            json,
+        } => {
             let app = app().await?;
             let tl = Timeline::new(json);
             let sink = |p: Progress| tl.report(p);
             let req = CreateProject {
                 name,
-                ports: PortRequest { db: db_port, realtime: realtime_port },
+                ports: PortRequest {
+                    db: db_port,
+                    realtime: realtime_port,
+                },
             };
             let result = app.create(req, &sink).await;
             tl.finish();
@@ -197,7 +209,12 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Start { name, json } => lifecycle(&name, json, Action::Start).await?,
         Command::Stop { name, json } => lifecycle(&name, json, Action::Stop).await?,
         Command::Restart { name, json } => lifecycle(&name, json, Action::Restart).await?,
-        Command::Rm { name, volumes, yes, json } => {
+        Command::Rm {
+            name,
+            volumes,
+            yes,
+            json,
+        } => {
             let app = app().await?;
             let options = RemoveOptions { volumes };
             let plan = app.removal_plan(&name, options).await?;
@@ -243,7 +260,13 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 );
             }
         }
-        Command::Logs { name, service, follow, tail, json } => {
+        Command::Logs {
+            name,
+            service,
+            follow,
+            tail,
+            json,
+        } => {
             let app = app().await?;
             let mut stream = app.logs(&name, service.as_deref(), LogOptions { follow, tail })?;
             let many = service.is_none();
@@ -278,11 +301,17 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 print_json(&report)?;
             } else {
                 println!("wrote {}", report.compose_file.display());
-                println!("wrote {} (mode 0600: it holds the project's secrets)", report.env_file.display());
+                println!(
+                    "wrote {} (mode 0600: it holds the project's secrets)",
+                    report.env_file.display()
+                );
                 for f in &report.files {
                     println!("wrote {}", f.display());
                 }
-                println!("run it with: docker-compose -f {} up -d", report.compose_file.display());
+                println!(
+                    "run it with: docker-compose -f {} up -d",
+                    report.compose_file.display()
+                );
             }
         }
         Command::Watch { name, json } => {
@@ -296,7 +325,13 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 if json {
                     println!("{}", serde_json::to_string(&ev)?);
                 } else {
-                    println!("{} {}/{}: {}", output::date(ev.time.max(0) as u64), ev.project, ev.service, ev.action);
+                    println!(
+                        "{} {}/{}: {}",
+                        output::date(ev.time.max(0) as u64),
+                        ev.project,
+                        ev.service,
+                        ev.action
+                    );
                 }
             }
         }

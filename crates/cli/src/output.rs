@@ -40,13 +40,19 @@ pub fn card(c: &ProjectCard) -> String {
         None => row(
             &mut out,
             "realtime_url",
-            &format!("- (no Realtime service in this stack; REALTIME_PORT {} is reserved)", c.ports.realtime),
+            &format!(
+                "- (no Realtime service in this stack; REALTIME_PORT {} is reserved)",
+                c.ports.realtime
+            ),
         ),
     }
     row(
         &mut out,
         "ports",
-        &format!("db {} · realtime {} (127.0.0.1 only)", c.ports.db, c.ports.realtime),
+        &format!(
+            "db {} · realtime {} (127.0.0.1 only)",
+            c.ports.db, c.ports.realtime
+        ),
     );
     row(&mut out, "anon key", &c.keys.anon);
     row(&mut out, "service_role", &c.keys.service_role);
@@ -71,7 +77,10 @@ pub fn list(cards: &[ProjectCard]) -> String {
     if cards.is_empty() {
         return "No projects yet. Create one with `supalove new <name>`.\n".into();
     }
-    let mut out = format!("{:<20} {:<12} {:<8} {:<9} {}\n", "NAME", "STATUS", "DB", "REALTIME", "CREATED");
+    let mut out = format!(
+        "{:<20} {:<12} {:<8} {:<9} {}\n",
+        "NAME", "STATUS", "DB", "REALTIME", "CREATED"
+    );
     for c in cards {
         let status = format!("{:?}", c.status).to_lowercase();
         out.push_str(&format!(
@@ -98,7 +107,7 @@ mod tests {
     #[test]
     fn dates() {
         assert_eq!(date(0), "1970-01-01");
-        assert_eq!(date(1_795_478_400), "2026-11-23");
+        assert_eq!(date(1_795_478_400), "2026-11-24");
         assert_eq!(date(951_782_400), "2000-02-29");
     }
 

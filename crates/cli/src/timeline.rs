@@ -52,21 +52,33 @@ impl Timeline {
         match (p.current, p.total) {
             (Some(c), Some(t)) if t > 0 => {
                 bar.set_style(
-                    ProgressStyle::with_template("{prefix:>10.bold} {bar:30} {bytes}/{total_bytes} {msg}")
-                        .expect("template"),
+                    ProgressStyle::with_template(
+                        "{prefix:>10.bold} {bar:30} {bytes}/{total_bytes} {msg}",
+                    )
+                    .expect("template"),
                 );
                 bar.set_length(t);
                 bar.set_position(c);
             }
             _ => bar.set_style(
-                ProgressStyle::with_template("{prefix:>10.bold} {spinner} {msg}").expect("template"),
+                ProgressStyle::with_template("{prefix:>10.bold} {spinner} {msg}")
+                    .expect("template"),
             ),
         }
         bar.set_prefix(p.service.clone());
         bar.set_message(format!("{label}: {}", p.detail));
-        if matches!(p.stage, Stage::Ready | Stage::Stopped | Stage::Removed | Stage::Failed) {
-            let mark = if p.stage == Stage::Failed { "✗" } else { "✓" };
-            bar.set_style(ProgressStyle::with_template("{prefix:>10.bold} {msg}").expect("template"));
+        if matches!(
+            p.stage,
+            Stage::Ready | Stage::Stopped | Stage::Removed | Stage::Failed
+        ) {
+            let mark = if p.stage == Stage::Failed {
+                "✗"
+            } else {
+                "✓"
+            };
+            bar.set_style(
+                ProgressStyle::with_template("{prefix:>10.bold} {msg}").expect("template"),
+            );
             bar.finish_with_message(format!("{mark} {label}: {}", p.detail));
         }
     }

@@ -40,7 +40,8 @@ pub fn project_status(record: &ProjectRecord, services: &[ServiceStatus]) -> Pro
     if n == 0 || count(ServiceState::Missing) == n {
         return ProjectStatus::Missing;
     }
-    let down = count(ServiceState::Stopped) + count(ServiceState::Missing) + count(ServiceState::Paused);
+    let down =
+        count(ServiceState::Stopped) + count(ServiceState::Missing) + count(ServiceState::Paused);
     if down == n {
         ProjectStatus::Stopped
     } else if down > 0 {
@@ -122,7 +123,11 @@ mod tests {
 
     #[test]
     fn status_rollup() {
-        let ports = Ports { offset: 1, db: 1, realtime: 2 };
+        let ports = Ports {
+            offset: 1,
+            db: 1,
+            realtime: 2,
+        };
         let mut rec = ProjectRecord::new("a".into(), ports, "i".into(), 0);
         assert_eq!(project_status(&rec, &[]), ProjectStatus::Incomplete);
         rec.provisioned = true;

@@ -36,7 +36,8 @@ pub fn export(
     let mut files = Vec::new();
     for (folder, entries) in TEMPLATE_FILES {
         let sub = dir.join(folder);
-        fs::create_dir_all(&sub).map_err(|e| Error::io(format!("creating {}", sub.display()), e))?;
+        fs::create_dir_all(&sub)
+            .map_err(|e| Error::io(format!("creating {}", sub.display()), e))?;
         for (name, contents) in *entries {
             let path = sub.join(name);
             write_atomic(&path, contents.as_bytes(), 0o644)?;

@@ -26,7 +26,8 @@ pub struct ApiKeys {
 pub fn api_keys(secret: &str, project_ref: &str, iat: u64, lifetime_secs: u64) -> ApiKeys {
     let exp = iat + lifetime_secs;
     let mint_role = |role: &str| {
-        let claims = json!({ "iss": ISSUER, "ref": project_ref, "role": role, "iat": iat, "exp": exp });
+        let claims =
+            json!({ "iss": ISSUER, "ref": project_ref, "role": role, "iat": iat, "exp": exp });
         sign(secret, claims.as_object().expect("object"))
     };
     ApiKeys {
@@ -41,7 +42,11 @@ pub fn sign(secret: &str, claims: &Map<String, Value>) -> String {
     let header = B64.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
     let payload = B64.encode(serde_json::to_vec(claims).expect("claims serialize"));
     let signing_input = format!("{header}.{payload}");
-    let sig = B64.encode(mac(secret, signing_input.as_bytes()).finalize().into_bytes());
+    let sig = B64.encode(
+        mac(secret, signing_input.as_bytes())
+            .finalize()
+            .into_bytes(),
+    );
     format!("{signing_input}.{sig}")
 }
 
@@ -55,7 +60,8 @@ fn mac(secret: &str, input: &[u8]) -> Hmac<Sha256> {
 pub fn verify(token: &str, secret: &str, now: u64) -> Result<Map<String, Value>> {
     let bad = |why: &str| Error::InvalidJwt(why.to_string());
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(bad("expected three dot-separated parts"));
     };
@@ -111,8 +117,15 @@ mod tests {
             serde_json::from_slice(&B64.decode(keys.anon.split('.').next().unwrap()).unwrap())
                 .unwrap();
         assert_eq!(header["typ"], "JWT");
-        assert_eq!(verify(&keys.service_role, SECRET, 1_050).unwrap()["role"], "service_role");
-        assert_eq!(api_keys(SECRET, "shop", 1_000, 100).anon, keys.anon, "stable");
+        assert_eq!(
+            verify(&keys.service_role, SECRET, 1_050).unwrap()["role"],
+            "service_role"
+        );
+        assert_eq!(
+            api_keys(SECRET, "shop", 1_000, 100).anon,
+            keys.anon,
+            "stable"
+        );
     }
 
     #[test]
@@ -124,7 +137,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(wrong.contains("signature"), "{wrong}");
-        assert!(verify("abc", SECRET, 0).unwrap_err().to_string().contains("three"));
+        assert!(verify("abc", SECRET, 0)
+            .unwrap_err()
+            .to_string()
+            .contains("three"));
         let mut tampered = keys.anon.clone();
         tampered.insert(tampered.find('.').unwrap() + 2, 'x');
         assert!(verify(&tampered, SECRET, 1_050).is_err());
@@ -133,6 +149,9 @@ mod tests {
             B64.encode(br#"{"alg":"none"}"#),
             B64.encode(br#"{"role":"service_role","exp":9999999999}"#)
         );
-        assert!(verify(&none_alg, SECRET, 0).unwrap_err().to_string().contains("HS256"));
+        assert!(verify(&none_alg, SECRET, 0)
+            .unwrap_err()
+            .to_string()
+            .contains("HS256"));
     }
 }

@@ -77,9 +77,17 @@ impl<P: Provisioner> Supalove<P> {
 
     /// Creates a project (or resumes one whose provisioning was interrupted) and waits until
     /// its database answers.
-    pub async fn create(&self, req: CreateProject, progress: ProgressSink<'_>) -> Result<ProjectCard> {
+    pub async fn create(
+        &self,
+        req: CreateProject,
+        progress: ProgressSink<'_>,
+    ) -> Result<ProjectCard> {
         validate_name(&req.name)?;
         self.secret_call(|s| s.check_available()).await?;
+        // What this call creates from scratch, so a failed fresh creation can be undone.
+        let mut fresh = false;
+        let mut kept_volume = false;
+        let mut had_secrets = true;
         let record = {
             let lock = self.registry.lock()?;
             let all = self.registry.load()?;
@@ -111,6 +119,7 @@ impl<P: Provisioner> Supalove<P> {
                             Stage::Creating,
                             format!("reusing the data kept in volume {volume}"),
                         ));
+                        kept_volume = true;
                     }
                     let others: Vec<ProjectRecord> = all.clone();
                     let ports = ports::allocate(&self.settings, &others, req.ports)?;
@@ -125,17 +134,22 @@ impl<P: Provisioner> Supalove<P> {
                     };
                     let record = ProjectRecord::new(req.name.clone(), ports, db_image, keys::now());
                     self.registry.upsert(&lock, record.clone())?;
+                    fresh = true;
                     record
                 }
             }
         };
-        let name = record.name.clone();
-        let secrets = self
-            .secret_call(move |s| secrets::get_or_create(s, &name))
-            .await?;
-        let stack = self.render(&record, &secrets)?;
-        self.provisioner.apply(&record.id, &stack, progress).await?;
-        self.wait_ready(&record, &secrets, progress).await?;
+        if fresh {
+            let name = record.name.clone();
+            had_secrets = self.secret_call(move |s| secrets::exists(s, &name)).await?;
+        }
+        if let Err(e) = self.provision(&record, progress).await {
+            if fresh {
+                self.undo_create(&record, kept_volume, had_secrets, progress)
+                    .await;
+            }
+            return Err(e);
+        }
         {
             let lock = self.registry.lock()?;
             let mut done = self.registry.get(&record.name)?;
@@ -143,6 +157,49 @@ impl<P: Provisioner> Supalove<P> {
             self.registry.upsert(&lock, done)?;
         }
         self.show(&record.name).await
+    }
+
+    async fn provision(&self, record: &ProjectRecord, progress: ProgressSink<'_>) -> Result<()> {
+        let name = record.name.clone();
+        let secrets = self
+            .secret_call(move |s| secrets::get_or_create(s, &name))
+            .await?;
+        let stack = self.render(record, &secrets)?;
+        self.provisioner.apply(&record.id, &stack, progress).await?;
+        self.wait_ready(record, &secrets, progress).await
+    }
+
+    /// Removes what a failed fresh creation made, so a bad request changes nothing.
+    async fn undo_create(
+        &self,
+        record: &ProjectRecord,
+        kept_volume: bool,
+        had_secrets: bool,
+        progress: ProgressSink<'_>,
+    ) {
+        progress(Progress::new(
+            "project",
+            Stage::Removing,
+            "undoing the failed creation",
+        ));
+        let _ = self
+            .provisioner
+            .remove(&record.id, !kept_volume, progress)
+            .await;
+        if !had_secrets {
+            let project = record.name.clone();
+            let _ = self
+                .secret_call(move |s| {
+                    for kind in SecretKind::ALL {
+                        s.delete(&project, kind)?;
+                    }
+                    Ok(())
+                })
+                .await;
+        }
+        if let Ok(lock) = self.registry.lock() {
+            let _ = self.registry.remove(&lock, &record.name);
+        }
     }
 
     /// Every registered project with its live status.
@@ -200,7 +257,11 @@ impl<P: Provisioner> Supalove<P> {
         validate_name(name)?;
         let registered = self.registry.get(name).is_ok();
         let found = self.provisioner.resources(name).await?;
-        if !registered && found.containers.is_empty() && found.volumes.is_empty() && found.networks.is_empty() {
+        if !registered
+            && found.containers.is_empty()
+            && found.volumes.is_empty()
+            && found.networks.is_empty()
+        {
             return Err(Error::NotFound(name.to_string()));
         }
         let (removed, kept) = if options.volumes {
@@ -226,7 +287,10 @@ impl<P: Provisioner> Supalove<P> {
         progress: ProgressSink<'_>,
     ) -> Result<RemoveReport> {
         self.removal_plan(name, options).await?;
-        let report = self.provisioner.remove(name, options.volumes, progress).await?;
+        let report = self
+            .provisioner
+            .remove(name, options.volumes, progress)
+            .await?;
         if options.volumes {
             let project = name.to_string();
             self.secret_call(move |s| {
@@ -276,18 +340,37 @@ impl<P: Provisioner> Supalove<P> {
         secrets: &ProjectSecrets,
         progress: ProgressSink<'_>,
     ) -> Result<()> {
-        progress(Progress::new("db", Stage::WaitingReady, "waiting for SELECT 1"));
+        progress(Progress::new(
+            "db",
+            Stage::WaitingReady,
+            "waiting for SELECT 1",
+        ));
         let id = record.id.clone();
         let alive = || async {
-            let status = self.provisioner.status(&id).await.map_err(|e| e.to_string())?;
+            let status = self
+                .provisioner
+                .status(&id)
+                .await
+                .map_err(|e| e.to_string())?;
             match status.iter().find(|s| s.service == "db") {
-                Some(s) if matches!(s.state, ServiceState::Stopped | ServiceState::Missing) => Err(
-                    format!("the container stopped (exit code {})", s.exit_code.unwrap_or(-1)),
-                ),
+                Some(s) if matches!(s.state, ServiceState::Stopped | ServiceState::Missing) => {
+                    Err(format!(
+                        "the container stopped (exit code {})",
+                        s.exit_code.unwrap_or(-1)
+                    ))
+                }
                 _ => Ok(()),
             }
         };
-        match crate::ready::wait_db(&record.name, record.ports.db, &secrets.db_password, READY_TIMEOUT, alive).await {
+        match crate::ready::wait_db(
+            &record.name,
+            record.ports.db,
+            &secrets.db_password,
+            READY_TIMEOUT,
+            alive,
+        )
+        .await
+        {
             Ok(took) => {
                 progress(Progress::new(
                     "db",
@@ -296,10 +379,20 @@ impl<P: Provisioner> Supalove<P> {
                 ));
                 Ok(())
             }
-            Err(Error::NotReady { project, service, detail, .. }) => {
+            Err(Error::NotReady {
+                project,
+                service,
+                detail,
+                ..
+            }) => {
                 progress(Progress::new("db", Stage::Failed, detail.clone()));
                 let last_logs = self.last_logs(&record.id, &service, 20).await;
-                Err(Error::NotReady { project, service, detail, last_logs })
+                Err(Error::NotReady {
+                    project,
+                    service,
+                    detail,
+                    last_logs,
+                })
             }
             Err(e) => Err(e),
         }
@@ -307,7 +400,10 @@ impl<P: Provisioner> Supalove<P> {
 
     /// The last lines a service printed (for failure reports).
     pub async fn last_logs(&self, id: &str, service: &str, n: u64) -> Vec<String> {
-        let opts = LogOptions { follow: false, tail: Some(n) };
+        let opts = LogOptions {
+            follow: false,
+            tail: Some(n),
+        };
         self.provisioner
             .logs(id, Some(service), opts)
             .filter_map(|l| async move { l.ok().map(|l| l.text) })
@@ -326,7 +422,11 @@ impl<P: Provisioner> Supalove<P> {
     }
 
     /// The variables the template's `${VARS}` resolve from (and the exported `.env`).
-    fn stack_env(&self, record: &ProjectRecord, secrets: &ProjectSecrets) -> BTreeMap<String, String> {
+    fn stack_env(
+        &self,
+        record: &ProjectRecord,
+        secrets: &ProjectSecrets,
+    ) -> BTreeMap<String, String> {
         let keys = self.keys(record, secrets);
         [
             ("COMPOSE_PROJECT_NAME", format!("project_{}", record.id)),
@@ -356,14 +456,20 @@ impl<P: Provisioner> Supalove<P> {
         self.card_with(record, &secrets).await
     }
 
-    async fn card_with(&self, record: &ProjectRecord, secrets: &ProjectSecrets) -> Result<ProjectCard> {
+    async fn card_with(
+        &self,
+        record: &ProjectRecord,
+        secrets: &ProjectSecrets,
+    ) -> Result<ProjectCard> {
         let mut services = self.provisioner.status(&record.id).await?;
         // Docker's healthcheck lags our own probe by up to an interval: a database that
         // answers SELECT 1 is healthy, whatever the last healthcheck said.
         for s in services.iter_mut() {
             if s.service == "db"
                 && s.state == ServiceState::Starting
-                && crate::ready::probe_db(record.ports.db, &secrets.db_password).await.is_ok()
+                && crate::ready::probe_db(record.ports.db, &secrets.db_password)
+                    .await
+                    .is_ok()
             {
                 s.state = ServiceState::Healthy;
             }
@@ -377,7 +483,8 @@ impl<P: Provisioner> Supalove<P> {
             services,
             ports: record.ports,
             db_url: card::db_url(&record.ports, secrets),
-            realtime_url: has_realtime.then(|| format!("ws://127.0.0.1:{}/socket", record.ports.realtime)),
+            realtime_url: has_realtime
+                .then(|| format!("ws://127.0.0.1:{}/socket", record.ports.realtime)),
             keys: self.keys(record, secrets),
             db_image: record.db_image.clone(),
             created_at: record.created_at,

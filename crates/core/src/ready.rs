@@ -56,7 +56,7 @@ where
         }
         tries += 1;
         // Check the container only every few tries: inspect is cheap but not free.
-        if tries % 10 == 0 {
+        if tries.is_multiple_of(10) {
             if let Err(why) = alive().await {
                 return Err(not_ready(project, why));
             }

@@ -195,10 +195,16 @@ mod tests {
         let reg = Registry::new(dir.path().join("sub/projects.json"));
         assert!(reg.load().unwrap().is_empty());
         let lock = reg.lock().unwrap();
-        reg.upsert(&lock, ProjectRecord::new("a".into(), ports(1), "i".into(), 5))
-            .unwrap();
-        reg.upsert(&lock, ProjectRecord::new("b".into(), ports(2), "i".into(), 6))
-            .unwrap();
+        reg.upsert(
+            &lock,
+            ProjectRecord::new("a".into(), ports(1), "i".into(), 5),
+        )
+        .unwrap();
+        reg.upsert(
+            &lock,
+            ProjectRecord::new("b".into(), ports(2), "i".into(), 6),
+        )
+        .unwrap();
         let mut a = reg.get("a").unwrap();
         a.provisioned = true;
         reg.upsert(&lock, a.clone()).unwrap();

@@ -141,7 +141,8 @@ impl KeyringStore {
     /// Writes, reads back and deletes a probe entry, so a missing or locked keyring is
     /// reported before any project is touched.
     pub fn check(&self) -> Result<()> {
-        let entry = keyring::Entry::new(KEYRING_SERVICE, "supalove/probe").map_err(keyring_error)?;
+        let probe = format!("supalove/probe-{}", std::process::id());
+        let entry = keyring::Entry::new(KEYRING_SERVICE, &probe).map_err(keyring_error)?;
         entry.set_password("probe").map_err(keyring_error)?;
         let back = entry.get_password().map_err(keyring_error)?;
         let _ = entry.delete_credential();

@@ -130,7 +130,11 @@ impl ServiceSpec {
         self.ports
             .iter()
             .map(|p| {
-                let bad = || Error::Template(format!("port {p:?} is not host_ip:host_port:container_port"));
+                let bad = || {
+                    Error::Template(format!(
+                        "port {p:?} is not host_ip:host_port:container_port"
+                    ))
+                };
                 let parts: Vec<&str> = p.split(':').collect();
                 let [ip, host, container] = parts[..] else {
                     return Err(bad());
@@ -153,7 +157,11 @@ impl ServiceSpec {
                 let (source, target, mode) = match parts[..] {
                     [s, t] => (s, t, None),
                     [s, t, m] => (s, t, Some(m)),
-                    _ => return Err(Error::Template(format!("volume {v:?} is not source:target[:mode]"))),
+                    _ => {
+                        return Err(Error::Template(format!(
+                            "volume {v:?} is not source:target[:mode]"
+                        )))
+                    }
                 };
                 if let Some(rel) = source.strip_prefix("./") {
                     Ok(Mount::TemplateDir {
@@ -198,10 +206,9 @@ impl StackSpec {
             if visiting.iter().any(|n| n == name) {
                 return Err(Error::Template(format!("depends_on cycle through {name}")));
             }
-            let svc = spec
-                .services
-                .get(name)
-                .ok_or_else(|| Error::Template(format!("depends_on names unknown service {name}")))?;
+            let svc = spec.services.get(name).ok_or_else(|| {
+                Error::Template(format!("depends_on names unknown service {name}"))
+            })?;
             visiting.push(name.to_string());
             for dep in svc.dependencies() {
                 visit(spec, dep, order, visiting)?;
@@ -232,7 +239,9 @@ pub fn parse_duration(text: &str) -> Result<Duration> {
         }
         let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
         rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let unit = &rest[..unit_len];
         total += match unit {
             "ms" => Duration::from_millis(n),

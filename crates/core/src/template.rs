@@ -149,9 +149,7 @@ pub fn interpolate(text: &str, env: &BTreeMap<String, String>) -> Result<String>
                 (Some(v), _) if !v.is_empty() => out.push_str(v),
                 (_, Some(d)) => out.push_str(d),
                 (Some(v), None) => out.push_str(v),
-                (None, None) => {
-                    return Err(Error::Template(format!("variable {name} is not set")))
-                }
+                (None, None) => return Err(Error::Template(format!("variable {name} is not set"))),
             }
             rest = &r[end + 1..];
         } else {
@@ -202,7 +200,10 @@ mod tests {
         assert!(db.healthcheck.is_some());
         assert_eq!(r.spec.networks["default"].name, "project_shop");
         assert_eq!(r.spec.volumes["db-data"].name, "project_shop_db_data");
-        assert!(!r.compose_yaml.contains("pw\n"), "secrets stay as ${{VARS}}");
+        assert!(
+            !r.compose_yaml.contains("pw\n"),
+            "secrets stay as ${{VARS}}"
+        );
         assert!(r.compose_yaml.contains("${DB_PASSWORD}"));
         let init: Vec<_> = r.uploads.iter().map(|u| u.path.as_str()).collect();
         assert!(init.contains(&"/docker-entrypoint-initdb.d/00-supalove-roles.sql"));
@@ -217,7 +218,10 @@ mod tests {
         assert_eq!(interpolate("a${DB_PORT}b", &e).unwrap(), "a54401b");
         assert_eq!(interpolate("${NOPE:-x}", &e).unwrap(), "x");
         assert_eq!(interpolate("$$1", &e).unwrap(), "$1");
-        assert!(interpolate("${NOPE}", &e).unwrap_err().to_string().contains("NOPE"));
+        assert!(interpolate("${NOPE}", &e)
+            .unwrap_err()
+            .to_string()
+            .contains("NOPE"));
         assert!(interpolate("${DB_PORT", &e).is_err());
         assert!(interpolate("a $b", &e).is_err());
     }

@@ -20,8 +20,8 @@ use supalove_core::template::{RenderedStack, Upload};
 use supalove_core::{Error, Result};
 
 use crate::labels::{
-    project_prefix, COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL, CONFIG_HASH_LABEL,
-    PROJECT_LABEL, SERVICE_LABEL,
+    project_prefix, COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL, CONFIG_HASH_LABEL, PROJECT_LABEL,
+    SERVICE_LABEL,
 };
 use crate::{docker_error, is_conflict, is_not_found};
 
@@ -39,13 +39,24 @@ pub async fn apply(
     let spec = &stack.spec;
     let order = spec.start_order()?;
     for name in &order {
-        ensure_image(docker, name, &spec.services[name].image, allow_pull, progress).await?;
+        ensure_image(
+            docker,
+            name,
+            &spec.services[name].image,
+            allow_pull,
+            progress,
+        )
+        .await?;
     }
     let network = ensure_network(docker, id, spec).await?;
     ensure_volumes(docker, id, spec).await?;
     for name in &order {
         let svc = &spec.services[name];
-        let uploads: Vec<&Upload> = stack.uploads.iter().filter(|u| &u.service == name).collect();
+        let uploads: Vec<&Upload> = stack
+            .uploads
+            .iter()
+            .filter(|u| &u.service == name)
+            .collect();
         ensure_container(docker, id, name, svc, spec, &network, &uploads, progress).await?;
     }
     Ok(())
@@ -67,10 +78,15 @@ pub async fn ensure_image(
     if !allow_pull {
         return Err(Error::ImageMissing {
             image: image.to_string(),
-            detail: "it is not present locally and pulling is disabled (SUPALOVE_PULL=never)".into(),
+            detail: "it is not present locally and pulling is disabled (SUPALOVE_PULL=never)"
+                .into(),
         });
     }
-    progress(Progress::new(service, Stage::Pulling, format!("pulling {image}")));
+    progress(Progress::new(
+        service,
+        Stage::Pulling,
+        format!("pulling {image}"),
+    ));
     let (repo, tag) = split_tag(image);
     let opts = CreateImageOptions {
         from_image: Some(repo.to_string()),
@@ -180,7 +196,11 @@ fn config_hash(svc: &ServiceSpec, uploads: &[&Upload]) -> String {
         h.update(u.path.as_bytes());
         h.update(&u.contents);
     }
-    h.finalize().iter().take(12).map(|b| format!("{b:02x}")).collect()
+    h.finalize()
+        .iter()
+        .take(12)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -204,24 +224,49 @@ async fn ensure_container(
                 .and_then(|c| c.labels.clone())
                 .unwrap_or_default();
             let state = existing.state.unwrap_or_default();
-            let never_started = state.started_at.as_deref().is_none_or(|s| s == NEVER_STARTED);
+            let never_started = state
+                .started_at
+                .as_deref()
+                .is_none_or(|s| s == NEVER_STARTED);
             let same = labels.get(CONFIG_HASH_LABEL) == Some(&hash);
             if same && !never_started {
                 if state.running != Some(true) {
-                    progress(Progress::new(service, Stage::Starting, format!("starting {name}")));
+                    progress(Progress::new(
+                        service,
+                        Stage::Starting,
+                        format!("starting {name}"),
+                    ));
                     start(docker, name).await?;
                 }
                 return Ok(());
             }
-            let why = if same { "it never started (interrupted provisioning)" } else { "its spec changed" };
-            progress(Progress::new(service, Stage::Creating, format!("recreating {name}: {why}")));
-            let opts = RemoveContainerOptions { force: true, ..Default::default() };
-            docker.remove_container(name, Some(opts)).await.map_err(docker_error)?;
+            let why = if same {
+                "it never started (interrupted provisioning)"
+            } else {
+                "its spec changed"
+            };
+            progress(Progress::new(
+                service,
+                Stage::Creating,
+                format!("recreating {name}: {why}"),
+            ));
+            let opts = RemoveContainerOptions {
+                force: true,
+                ..Default::default()
+            };
+            docker
+                .remove_container(name, Some(opts))
+                .await
+                .map_err(docker_error)?;
         }
         Err(e) if is_not_found(&e) => {}
         Err(e) => return Err(docker_error(e)),
     }
-    progress(Progress::new(service, Stage::Creating, format!("creating {name}")));
+    progress(Progress::new(
+        service,
+        Stage::Creating,
+        format!("creating {name}"),
+    ));
     let body = create_body(id, service, svc, spec, network, &hash)?;
     let opts = CreateContainerOptions {
         name: Some(name.clone()),
@@ -238,7 +283,11 @@ async fn ensure_container(
     if !uploads.is_empty() {
         upload(docker, name, uploads).await?;
     }
-    progress(Progress::new(service, Stage::Starting, format!("starting {name}")));
+    progress(Progress::new(
+        service,
+        Stage::Starting,
+        format!("starting {name}"),
+    ));
     start(docker, name).await
 }
 
@@ -247,8 +296,13 @@ async fn start(docker: &Docker, name: &str) -> Result<()> {
         .start_container(name, None::<StartContainerOptions>)
         .await
         .map_err(|e| match docker_error(e) {
-            Error::Docker(msg) if msg.contains("port is already allocated") || msg.contains("address already in use") => {
-                Error::Docker(format!("{msg} (a published port is taken: see `supalove show`, or pick other ports)"))
+            Error::Docker(msg)
+                if msg.contains("port is already allocated")
+                    || msg.contains("address already in use") =>
+            {
+                Error::Docker(format!(
+                    "{msg} (a published port is taken: see `supalove show`, or pick other ports)"
+                ))
             }
             other => other,
         })
@@ -316,12 +370,21 @@ fn create_body(
     }
     let mut mounts = Vec::new();
     for m in svc.mounts()? {
-        if let SpecMount::Volume { volume, target, read_only } = m {
+        if let SpecMount::Volume {
+            volume,
+            target,
+            read_only,
+        } = m
+        {
             let source = spec
                 .volumes
                 .get(&volume)
                 .map(|v| v.name.clone())
-                .ok_or_else(|| Error::Template(format!("service {service} mounts undeclared volume {volume}")))?;
+                .ok_or_else(|| {
+                    Error::Template(format!(
+                        "service {service} mounts undeclared volume {volume}"
+                    ))
+                })?;
             mounts.push(Mount {
                 target: Some(target),
                 source: Some(source),
@@ -363,7 +426,12 @@ fn create_body(
     Ok(ContainerCreateBody {
         image: Some(svc.image.clone()),
         cmd: (!svc.command.is_empty()).then(|| svc.command.clone()),
-        env: Some(svc.environment.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+        env: Some(
+            svc.environment
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect(),
+        ),
         labels: Some(labels),
         exposed_ports: Some(exposed),
         healthcheck,
@@ -400,7 +468,13 @@ mod tests {
     fn tags() {
         assert_eq!(split_tag("postgres:15"), ("postgres", "15"));
         assert_eq!(split_tag("postgres"), ("postgres", "latest"));
-        assert_eq!(split_tag("127.0.0.1:5000/pg"), ("127.0.0.1:5000/pg", "latest"));
-        assert_eq!(split_tag("127.0.0.1:5000/pg:15"), ("127.0.0.1:5000/pg", "15"));
+        assert_eq!(
+            split_tag("127.0.0.1:5000/pg"),
+            ("127.0.0.1:5000/pg", "latest")
+        );
+        assert_eq!(
+            split_tag("127.0.0.1:5000/pg:15"),
+            ("127.0.0.1:5000/pg", "15")
+        );
     }
 }

@@ -44,11 +44,23 @@ impl LocalDocker {
 }
 
 pub(crate) fn is_not_found(e: &BollardError) -> bool {
-    matches!(e, BollardError::DockerResponseServerError { status_code: 404, .. })
+    matches!(
+        e,
+        BollardError::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }
+    )
 }
 
 pub(crate) fn is_conflict(e: &BollardError) -> bool {
-    matches!(e, BollardError::DockerResponseServerError { status_code: 409, .. })
+    matches!(
+        e,
+        BollardError::DockerResponseServerError {
+            status_code: 409,
+            ..
+        }
+    )
 }
 
 pub(crate) fn docker_error(e: BollardError) -> Error {

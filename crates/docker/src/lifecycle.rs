@@ -19,7 +19,10 @@ pub async fn containers(docker: &Docker, id: &str) -> Result<Vec<ContainerSummar
         filters: Some(project_filter(Some(id))),
         ..Default::default()
     };
-    let mut list = docker.list_containers(Some(opts)).await.map_err(docker_error)?;
+    let mut list = docker
+        .list_containers(Some(opts))
+        .await
+        .map_err(docker_error)?;
     list.sort_by_key(|c| c.created.unwrap_or(0));
     Ok(list)
 }
@@ -45,7 +48,11 @@ pub fn service_of(c: &ContainerSummary) -> String {
 pub async fn start(docker: &Docker, id: &str, progress: ProgressSink<'_>) -> Result<()> {
     for c in containers(docker, id).await? {
         let name = name_of(&c);
-        progress(Progress::new(&service_of(&c), Stage::Starting, format!("starting {name}")));
+        progress(Progress::new(
+            &service_of(&c),
+            Stage::Starting,
+            format!("starting {name}"),
+        ));
         docker
             .start_container(&name, None::<StartContainerOptions>)
             .await
@@ -59,13 +66,21 @@ pub async fn stop(docker: &Docker, id: &str, progress: ProgressSink<'_>) -> Resu
     for c in containers(docker, id).await?.iter().rev() {
         let name = name_of(c);
         let service = service_of(c);
-        progress(Progress::new(&service, Stage::Stopping, format!("stopping {name}")));
+        progress(Progress::new(
+            &service,
+            Stage::Stopping,
+            format!("stopping {name}"),
+        ));
         // None: the container's own stop timeout (from the spec's stop_grace_period).
         docker
             .stop_container(&name, None::<StopContainerOptions>)
             .await
             .map_err(docker_error)?;
-        progress(Progress::new(&service, Stage::Stopped, format!("{name} stopped")));
+        progress(Progress::new(
+            &service,
+            Stage::Stopped,
+            format!("{name} stopped"),
+        ));
     }
     Ok(())
 }
@@ -75,7 +90,9 @@ pub async fn resources(docker: &Docker, id: &str) -> Result<ProjectResources> {
     let containers = containers(docker, id).await?.iter().map(name_of).collect();
     let filters = Some(project_filter(Some(id)));
     let mut networks: Vec<String> = docker
-        .list_networks(Some(ListNetworksOptions { filters: filters.clone() }))
+        .list_networks(Some(ListNetworksOptions {
+            filters: filters.clone(),
+        }))
         .await
         .map_err(docker_error)?
         .into_iter()
@@ -111,8 +128,16 @@ pub async fn remove(
     let found = resources(docker, id).await?;
     let mut report = RemoveReport::default();
     for name in &found.containers {
-        progress(Progress::new("project", Stage::Removing, format!("removing container {name}")));
-        let opts = RemoveContainerOptions { force: true, v: false, ..Default::default() };
+        progress(Progress::new(
+            "project",
+            Stage::Removing,
+            format!("removing container {name}"),
+        ));
+        let opts = RemoveContainerOptions {
+            force: true,
+            v: false,
+            ..Default::default()
+        };
         match docker.remove_container(name, Some(opts)).await {
             Ok(()) => report.containers.push(name.clone()),
             Err(e) if is_not_found(&e) => {}
@@ -120,7 +145,11 @@ pub async fn remove(
         }
     }
     for name in &found.networks {
-        progress(Progress::new("project", Stage::Removing, format!("removing network {name}")));
+        progress(Progress::new(
+            "project",
+            Stage::Removing,
+            format!("removing network {name}"),
+        ));
         match docker.remove_network(name).await {
             Ok(()) => report.networks.push(name.clone()),
             Err(e) if is_not_found(&e) => {}
@@ -132,8 +161,15 @@ pub async fn remove(
             report.volumes_kept.push(name);
             continue;
         }
-        progress(Progress::new("project", Stage::Removing, format!("removing volume {name}")));
-        match docker.remove_volume(&name, None::<RemoveVolumeOptions>).await {
+        progress(Progress::new(
+            "project",
+            Stage::Removing,
+            format!("removing volume {name}"),
+        ));
+        match docker
+            .remove_volume(&name, None::<RemoveVolumeOptions>)
+            .await
+        {
             Ok(()) => report.volumes_removed.push(name),
             Err(e) if is_not_found(&e) => {}
             Err(e) => return Err(docker_error(e)),

@@ -118,7 +118,10 @@ fn one_container(
         stdout: true,
         stderr: true,
         timestamps: true,
-        tail: options.tail.map(|n| n.to_string()).unwrap_or_else(|| "all".into()),
+        tail: options
+            .tail
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| "all".into()),
         ..Default::default()
     };
     docker
@@ -165,8 +168,15 @@ mod tests {
 
     #[test]
     fn timestamps_split_off() {
-        let l = split_timestamp("db", LogStream::Stdout, "2026-11-24T14:19:36.111111111Z LOG:  hi there");
-        assert_eq!(l.timestamp.as_deref(), Some("2026-11-24T14:19:36.111111111Z"));
+        let l = split_timestamp(
+            "db",
+            LogStream::Stdout,
+            "2026-11-24T14:19:36.111111111Z LOG:  hi there",
+        );
+        assert_eq!(
+            l.timestamp.as_deref(),
+            Some("2026-11-24T14:19:36.111111111Z")
+        );
         assert_eq!(l.text, "LOG:  hi there");
         let plain = split_timestamp("db", LogStream::Stderr, "no stamp here");
         assert_eq!(plain.timestamp, None);

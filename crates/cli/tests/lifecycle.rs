@@ -1,0 +1,153 @@
+//! A project's whole life on a real dockerd: new, ready, stop, start, restart, recreate, rm.
+
+mod common;
+
+use common::{containers_named, docker, World};
+
+#[test]
+fn lifecycle_keeps_data_across_stop_start_restart_and_recreate() {
+    let w = World::new(1);
+    let name = w.name("life");
+    let card = w.json(&["new", &name]);
+    assert_eq!(card["status"], "healthy", "{card}");
+    assert_eq!(card["name"], name.as_str());
+    let db_url = card["db_url"].as_str().unwrap();
+    assert!(
+        db_url.starts_with("postgresql://app:") && db_url.ends_with("/app"),
+        "{db_url}"
+    );
+    assert_eq!(card["ports"]["db"], w.db_base + 1);
+    assert_eq!(
+        card["ports"]["realtime"],
+        w.realtime_base + 1,
+        "REALTIME_PORT = base + offset"
+    );
+
+    // What the template promised is really in the database.
+    assert_eq!(w.sql(&name, "SHOW wal_level"), "logical");
+    assert_eq!(
+        w.sql(
+            &name,
+            "SELECT count(*) FROM pg_publication WHERE pubname = 'supabase_realtime'"
+        ),
+        "1"
+    );
+    assert_eq!(
+        w.sql(
+            &name,
+            "SELECT string_agg(rolname || ':' || rolbypassrls || ':' || rolcanlogin, ',' ORDER BY rolname) \
+             FROM pg_roles WHERE rolname IN ('anon','authenticated','service_role')"
+        ),
+        "anon:false:false,authenticated:false:false,service_role:true:false"
+    );
+    assert_eq!(
+        w.sql(&name, "SELECT string_agg(nspname, ',' ORDER BY nspname) FROM pg_namespace WHERE nspname IN ('_realtime','realtime')"),
+        "_realtime,realtime"
+    );
+    w.sql(&name, "CREATE TABLE notes (id serial PRIMARY KEY, body text); INSERT INTO notes (body) VALUES ('kept')");
+    assert_eq!(
+        w.sql(&name, "SET ROLE anon; SELECT count(*) FROM notes"),
+        "1",
+        "default privileges let anon read new tables"
+    );
+
+    // Labels let Docker tools (and supalove) find the objects.
+    let container = format!("project_{name}_db");
+    let labels = docker(&["inspect", "-f", "{{json .Config.Labels}}", &container]);
+    let labels: serde_json::Value = serde_json::from_str(&labels).unwrap();
+    assert_eq!(labels["dev.supalove.project"], name.as_str());
+    assert_eq!(
+        labels["com.docker.compose.project"],
+        format!("project_{name}")
+    );
+    assert_eq!(labels["com.docker.compose.service"], "db");
+    assert_eq!(
+        docker(&["inspect", "-f", "{{.HostConfig.NetworkMode}}", &container]),
+        format!("project_{name}")
+    );
+
+    let stopped = w.json(&["stop", &name]);
+    assert_eq!(stopped["status"], "stopped");
+    assert_eq!(w.json(&["show", &name])["status"], "stopped");
+    assert_eq!(w.json(&["start", &name])["status"], "healthy");
+    assert_eq!(w.sql(&name, "SELECT body FROM notes"), "kept");
+    assert_eq!(w.json(&["restart", &name])["status"], "healthy");
+    assert_eq!(w.sql(&name, "SELECT body FROM notes"), "kept");
+
+    // A container removed behind supalove's back is reported missing and recreated on start,
+    // on the same volume.
+    docker(&["rm", "-f", &container]);
+    assert_eq!(w.json(&["show", &name])["status"], "missing");
+    assert_eq!(w.json(&["start", &name])["status"], "healthy");
+    assert_eq!(w.sql(&name, "SELECT body FROM notes"), "kept");
+    assert_eq!(containers_named(&container), vec![container.clone()]);
+
+    // rm keeps the data volume (and secrets) unless asked; new reattaches it.
+    let report = w.json(&["rm", &name, "--yes"]);
+    assert_eq!(report["containers"][0], container.as_str());
+    assert_eq!(report["volumes_kept"][0], format!("project_{name}_db_data"));
+    assert!(containers_named(&container).is_empty());
+    assert!(!w.registry_text().contains(&name));
+    assert_eq!(w.json(&["new", &name])["status"], "healthy");
+    assert_eq!(w.sql(&name, "SELECT body FROM notes"), "kept");
+
+    let report = w.json(&["rm", &name, "--volumes", "--yes"]);
+    assert_eq!(
+        report["volumes_removed"][0],
+        format!("project_{name}_db_data")
+    );
+    assert!(docker(&[
+        "volume",
+        "ls",
+        "-q",
+        "--filter",
+        &format!("name=project_{name}")
+    ])
+    .is_empty());
+    assert!(docker(&[
+        "network",
+        "ls",
+        "-q",
+        "--filter",
+        &format!("name=project_{name}")
+    ])
+    .is_empty());
+    let err = w.fails(&["show", &name]);
+    assert!(err.contains("no project named"), "{err}");
+}
+
+#[test]
+fn published_ports_bind_loopback_only() {
+    let w = World::new(2);
+    let name = w.name("ports");
+    w.ok(&["new", &name]);
+    let bindings = docker(&[
+        "inspect",
+        "-f",
+        "{{json .NetworkSettings.Ports}}",
+        &format!("project_{name}_db"),
+    ]);
+    let bindings: serde_json::Value = serde_json::from_str(&bindings).unwrap();
+    let mut count = 0;
+    for (port, hosts) in bindings.as_object().unwrap() {
+        for h in hosts.as_array().unwrap() {
+            assert_eq!(h["HostIp"], "127.0.0.1", "{port} is published on {h}");
+            count += 1;
+        }
+    }
+    assert_eq!(count, 1, "only the db port is published: {bindings}");
+}
+
+#[test]
+fn rm_without_yes_asks_and_removes_nothing() {
+    let w = World::new(3);
+    let name = w.name("ask");
+    w.ok(&["new", &name]);
+    let err = w.fails(&["rm", &name]);
+    assert!(
+        err.contains(&format!("container project_{name}_db")),
+        "says what it removes: {err}"
+    );
+    assert!(err.contains("--yes"), "{err}");
+    assert_eq!(w.json(&["show", &name])["status"], "healthy");
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The whole test suite: set-up (idempotent), lints, unit tests, and integration tests against a
+# real dockerd, real Postgres containers and a real Secret Service (gnome-keyring).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+scripts/setup.sh --test
+[ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
+
+cleanup() {
+  # Tests remove their own projects (all named it-*); this catches what a crashed run left.
+  docker ps -aq --filter name=project_it- | xargs -r docker rm -f >/dev/null 2>&1 || true
+  docker network ls -q --filter name=project_it- | xargs -r docker network rm >/dev/null 2>&1 || true
+  docker volume ls -q --filter name=project_it- | xargs -r docker volume rm >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+echo "== format and lints"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "== tests (real dockerd, real Postgres, real Secret Service)"
+export SUPALOVE_PULL=never   # tests never pull
+scripts/with-keyring.sh cargo test --workspace --locked -- --test-threads "${SUPALOVE_TEST_THREADS:-4}"
+
+if [ -x scripts/test-realtime.sh ]; then
+  echo "== realtime engine"
+  scripts/test-realtime.sh
+fi
+echo "== all tests passed"
