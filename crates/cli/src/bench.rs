@@ -1,1 +1,214 @@
-fn main() {}
+//! `supalove-bench [rounds]`: provision -> ready for one project, against
+//! (a) the floor: `docker run` of the same image until `pg_isready` answers, and
+//! (b) `docker-compose up -d` of the exported project until Docker reports it healthy.
+//! Prints a table of medians and ratios. It measures; it asserts nothing.
+//!
+//! The comparisons drive the docker and docker-compose CLIs on purpose: they are what a person
+//! would otherwise type. supalove itself talks to the engine through bollard.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn main() -> anyhow::Result<()> {
+    let rounds: usize = std::env::args()
+        .nth(1)
+        .map(|r| r.parse())
+        .transpose()?
+        .unwrap_or(5);
+    let supalove = sibling("supalove")?;
+    let home = tempfile::tempdir()?;
+    let image = std::env::var("SUPALOVE_LOCAL_POSTGRES_IMAGE")
+        .unwrap_or_else(|_| "supalove/postgres:15".into());
+    let run = |args: &[&str]| -> anyhow::Result<String> {
+        let out = Command::new(&supalove)
+            .args(args)
+            .env("SUPALOVE_HOME", home.path())
+            .env("SUPALOVE_DB_PORT_BASE", "57400")
+            .env("SUPALOVE_REALTIME_PORT_BASE", "9700")
+            .stdin(Stdio::null())
+            .output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "supalove {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(String::from_utf8(out.stdout)?)
+    };
+
+    // The compose variant runs the export of a real supalove project.
+    let export_dir = tempfile::tempdir()?;
+    run(&["new", "bench-compose"])?;
+    run(&[
+        "export",
+        "bench-compose",
+        export_dir.path().to_str().unwrap(),
+    ])?;
+    run(&["rm", "bench-compose", "--yes"])?;
+    docker(&["volume", "rm", "project_bench-compose_db_data"])?;
+
+    let (mut floor, mut compose, mut ours) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 1..=rounds {
+        floor.push(floor_round(&image, round)?);
+        compose.push(compose_round(export_dir.path())?);
+        let name = format!("bench-{round}");
+        let t = Instant::now();
+        run(&["new", &name])?;
+        ours.push(t.elapsed());
+        run(&["rm", &name, "--volumes", "--yes"])?;
+        eprintln!(
+            "round {round}: floor {} ms, compose {} ms, supalove {} ms",
+            ms(*floor.last().unwrap()),
+            ms(*compose.last().unwrap()),
+            ms(*ours.last().unwrap())
+        );
+    }
+    let _ = run(&["rm", "bench-compose", "--volumes", "--yes"]);
+
+    println!("\nprovision -> ready, one project, image present, {rounds} rounds (ms)\n");
+    println!("{:<44} {:>8} {:>8} {:>8}", "", "median", "min", "max");
+    for (label, xs) in [
+        ("(a) docker run + pg_isready (floor)", &floor),
+        ("(b) docker-compose up -d of export + healthy", &compose),
+        ("supalove new (CLI, SELECT 1 answered)", &ours),
+    ] {
+        println!(
+            "{label:<44} {:>8} {:>8} {:>8}",
+            ms(median(xs)),
+            ms(*xs.iter().min().unwrap()),
+            ms(*xs.iter().max().unwrap())
+        );
+    }
+    let m = |xs: &Vec<Duration>| median(xs).as_secs_f64();
+    println!(
+        "\nsupalove / floor   = {:.2}x  (goal <= 1.3x)",
+        m(&ours) / m(&floor)
+    );
+    println!(
+        "supalove / compose = {:.2}x  (goal <= 0.5x)",
+        m(&ours) / m(&compose)
+    );
+    Ok(())
+}
+
+fn floor_round(image: &str, round: usize) -> anyhow::Result<Duration> {
+    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let name = format!("supalove_bench_floor_{round}");
+    let t = Instant::now();
+    docker(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "-p",
+        &format!("127.0.0.1:{port}:5432"),
+        "-e",
+        "POSTGRES_USER=app",
+        "-e",
+        "POSTGRES_DB=app",
+        "-e",
+        "POSTGRES_PASSWORD=bench",
+        image,
+        "postgres",
+        "-c",
+        "wal_level=logical",
+    ])?;
+    loop {
+        let ok = Command::new("pg_isready")
+            .args([
+                "-q",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "-U",
+                "app",
+                "-d",
+                "app",
+            ])
+            .status()?
+            .success();
+        if ok {
+            break;
+        }
+        anyhow::ensure!(
+            t.elapsed() < Duration::from_secs(120),
+            "floor container never became ready"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let took = t.elapsed();
+    docker(&["rm", "-f", "-v", &name])?;
+    Ok(took)
+}
+
+fn compose_round(dir: &Path) -> anyhow::Result<Duration> {
+    let file = dir.join("docker-compose.yml");
+    let t = Instant::now();
+    compose(&file, &["up", "-d"])?;
+    loop {
+        let health = docker(&[
+            "inspect",
+            "-f",
+            "{{.State.Health.Status}}",
+            "project_bench-compose_db",
+        ])?;
+        if health == "healthy" {
+            break;
+        }
+        anyhow::ensure!(
+            t.elapsed() < Duration::from_secs(120),
+            "compose stack never became healthy"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let took = t.elapsed();
+    compose(&file, &["down", "-v"])?;
+    Ok(took)
+}
+
+fn docker(args: &[&str]) -> anyhow::Result<String> {
+    let out = Command::new("docker").args(args).output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(String::from_utf8(out.stdout)?.trim().to_string())
+}
+
+fn compose(file: &Path, args: &[&str]) -> anyhow::Result<()> {
+    let out = Command::new("docker-compose")
+        .arg("-f")
+        .arg(file)
+        .args(args)
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "docker-compose {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
+}
+
+fn sibling(name: &str) -> anyhow::Result<PathBuf> {
+    let me = std::env::current_exe()?;
+    let path = me.with_file_name(name);
+    anyhow::ensure!(
+        path.exists(),
+        "{} is missing: build it with `cargo build --release -p supalove`",
+        path.display()
+    );
+    Ok(path)
+}
+
+fn median(xs: &[Duration]) -> Duration {
+    let mut v = xs.to_vec();
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> u128 {
+    d.as_millis()
+}

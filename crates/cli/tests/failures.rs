@@ -148,3 +148,31 @@ fn killed_mid_provision_then_rerun_converges_without_orphans() {
         "1"
     );
 }
+
+#[test]
+fn an_image_that_cannot_run_postgres_fails_clearly_and_creates_nothing() {
+    let w = World::new(24);
+    let name = w.name("badimage");
+    // The bare Debian rootfs of our image: present, but `postgres` is not on its PATH.
+    let out = w
+        .cmd(&["new", &name])
+        .env(
+            "SUPALOVE_LOCAL_POSTGRES_IMAGE",
+            "supalove/pg15-rootfs:bookworm",
+        )
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("error:") && err.contains("postgres"), "{err}");
+    assert!(!w.registry_text().contains(&name));
+    assert!(containers_named(&format!("project_{name}_")).is_empty());
+    assert!(docker(&[
+        "volume",
+        "ls",
+        "-q",
+        "--filter",
+        &format!("name=project_{name}")
+    ])
+    .is_empty());
+}

@@ -151,3 +151,53 @@ fn rm_without_yes_asks_and_removes_nothing() {
     assert!(err.contains("--yes"), "{err}");
     assert_eq!(w.json(&["show", &name])["status"], "healthy");
 }
+
+#[test]
+fn watch_streams_docker_events_and_logs_follow_streams_new_lines() {
+    let w = World::new(4);
+    let name = w.name("watch");
+    w.ok(&["new", &name]);
+    let mut watch = w
+        .cmd(&["watch", &name, "--json"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut follow = w
+        .cmd(&["logs", &name, "db", "-f", "--tail", "0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // An error the server logs, then a stop: both must reach the streams.
+    let env = w.env(&name);
+    let _ = std::process::Command::new("psql")
+        .args(["-X", "-h", "127.0.0.1", "-U", "app", "-d", "app", "-p"])
+        .arg(env["DB_PORT"].as_str().unwrap())
+        .args(["-c", "SELECT 1/0 AS supalove_follow_probe"])
+        .env("PGPASSWORD", env["DB_PASSWORD"].as_str().unwrap())
+        .output()
+        .unwrap();
+    w.ok(&["stop", &name]);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    watch.kill().unwrap();
+    follow.kill().unwrap();
+    let events = String::from_utf8(watch.wait_with_output().unwrap().stdout).unwrap();
+    let actions: Vec<String> = events
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .inspect(|e| {
+            assert_eq!(e["project"], name.as_str());
+            assert_eq!(e["service"], "db");
+        })
+        .map(|e| e["action"].as_str().unwrap().to_string())
+        .collect();
+    assert!(actions.iter().any(|a| a == "stop"), "{actions:?}");
+    assert!(actions.iter().any(|a| a == "die"), "{actions:?}");
+    let logs = String::from_utf8(follow.wait_with_output().unwrap().stdout).unwrap();
+    assert!(logs.contains("division by zero"), "{logs}");
+    assert!(logs.contains("supalove_follow_probe"), "{logs}");
+    assert!(
+        !logs.contains("database system is ready"),
+        "--tail 0 skips history: {logs}"
+    );
+}
