@@ -13,6 +13,7 @@ use crate::secrets::ProjectSecrets;
 /// A project's overall state, derived from its services.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum ProjectStatus {
     /// Provisioning never finished; `supalove new <name>` resumes it.
     Incomplete,
@@ -57,6 +58,7 @@ pub fn project_status(record: &ProjectRecord, services: &[ServiceStatus]) -> Pro
 
 /// What `supalove show` prints and the app's card shows.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct ProjectCard {
     pub name: String,
     pub id: String,
@@ -69,6 +71,7 @@ pub struct ProjectCard {
     pub realtime_url: Option<String>,
     pub keys: ApiKeys,
     pub db_image: String,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub created_at: u64,
     /// Where the secrets live.
     pub secret_store: String,

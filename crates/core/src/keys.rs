@@ -13,12 +13,14 @@ pub const ISSUER: &str = "supalove";
 
 /// The two standard Supabase API keys of a project.
 #[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct ApiKeys {
     /// Key with `role: anon`.
     pub anon: String,
     /// Key with `role: service_role` (bypasses RLS).
     pub service_role: String,
     /// When both expire, seconds since the Unix epoch.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub expires_at: u64,
 }
 

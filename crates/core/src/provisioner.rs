@@ -12,6 +12,7 @@ use crate::template::RenderedStack;
 /// A step of long work, reported as it happens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum Stage {
     Pulling,
     Creating,
@@ -27,12 +28,15 @@ pub enum Stage {
 
 /// One progress report for one service (or `project` for project-wide steps).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Progress {
     pub service: String,
     pub stage: Stage,
     pub detail: String,
     /// Bytes (or steps) done and expected, when known.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub current: Option<u64>,
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub total: Option<u64>,
 }
 
@@ -55,6 +59,7 @@ pub type ProgressSink<'a> = &'a (dyn Fn(Progress) + Send + Sync);
 /// A service's container state as the engine reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum ServiceState {
     /// Running; its healthcheck has not passed yet.
     Starting,
@@ -73,18 +78,21 @@ pub enum ServiceState {
 
 /// The live state of one service.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct ServiceStatus {
     pub service: String,
     pub container: String,
     pub state: ServiceState,
     pub image: Option<String>,
     /// Exit code of the last run, when stopped.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub exit_code: Option<i64>,
     pub started_at: Option<String>,
 }
 
 /// Engine objects that carry a project's label.
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct ProjectResources {
     pub containers: Vec<String>,
     pub networks: Vec<String>,
@@ -93,6 +101,7 @@ pub struct ProjectResources {
 
 /// What a removal did (or, for a plan, would do).
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct RemoveReport {
     pub containers: Vec<String>,
     pub networks: Vec<String>,
@@ -103,6 +112,7 @@ pub struct RemoveReport {
 /// Which stream a log line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum LogStream {
     Stdout,
     Stderr,
@@ -110,6 +120,7 @@ pub enum LogStream {
 
 /// One line of a service's output.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct LogLine {
     pub service: String,
     pub stream: LogStream,
@@ -128,12 +139,14 @@ pub struct LogOptions {
 
 /// A change of a service's state, from the engine's event stream.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct StatusEvent {
     pub project: String,
     pub service: String,
     /// Engine action: `start`, `die`, `stop`, `health_status: healthy`, `destroy`, ...
     pub action: String,
     /// Seconds since the Unix epoch.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub time: i64,
 }
 
