@@ -6,14 +6,11 @@ mod timeline;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use futures_util::StreamExt;
 use supalove_core::ports::PortRequest;
 use supalove_core::provisioner::{LogOptions, Progress, Provisioner};
-use supalove_core::secrets::{FileStore, KeyringStore, SecretStore};
-use supalove_core::settings::{SecretStoreKind, Settings};
 use supalove_core::{CreateProject, Error, RemoveOptions, Supalove};
 use supalove_docker::LocalDocker;
 use timeline::Timeline;
@@ -149,13 +146,7 @@ fn report_error(e: &anyhow::Error) {
 }
 
 async fn app() -> anyhow::Result<Supalove<LocalDocker>> {
-    let settings = Settings::from_env()?;
-    let secrets: Arc<dyn SecretStore> = match settings.secret_store {
-        SecretStoreKind::Keyring => Arc::new(KeyringStore),
-        SecretStoreKind::File => Arc::new(FileStore::new(settings.home.join("secrets"))),
-    };
-    let docker = LocalDocker::connect().await?;
-    Ok(Supalove::new(settings, secrets, docker))
+    Ok(supalove_docker::open().await?)
 }
 
 fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {

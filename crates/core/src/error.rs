@@ -95,6 +95,30 @@ impl Error {
         Some(h)
     }
 
+    /// A stable name for the kind of failure, for UIs that act on it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::InvalidName { .. } => "invalid_name",
+            Error::NameTaken(_) => "name_taken",
+            Error::NotFound(_) => "not_found",
+            Error::PortInUse { .. } => "port_in_use",
+            Error::NoFreePorts { .. } => "no_free_ports",
+            Error::InvalidSetting { .. } => "invalid_setting",
+            Error::KeyringUnavailable(_) => "keyring_unavailable",
+            Error::SecretMissing { .. } => "secret_missing",
+            Error::OrphanVolume { .. } => "orphan_volume",
+            Error::DockerUnavailable { .. } => "docker_unavailable",
+            Error::ImageMissing { .. } => "image_missing",
+            Error::Docker(_) => "docker",
+            Error::NotReady { .. } => "not_ready",
+            Error::Template(_) => "template",
+            Error::InvalidJwt(_) => "invalid_jwt",
+            Error::Registry { .. } => "registry",
+            Error::Io { .. } => "io",
+            Error::Database(_) => "database",
+        }
+    }
+
     pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io {
             context: context.into(),

@@ -317,6 +317,12 @@ impl<P: Provisioner> Supalove<P> {
         Ok(self.provisioner.logs(&record.id, service, options))
     }
 
+    /// CPU and memory of the project's running services.
+    pub async fn stats(&self, name: &str) -> Result<Vec<crate::provisioner::ServiceStats>> {
+        let record = self.registry.get(name)?;
+        self.provisioner.stats(&record.id).await
+    }
+
     /// The project's connection settings as dotenv pairs (holds secrets).
     pub async fn env(&self, name: &str) -> Result<BTreeMap<String, String>> {
         let record = self.registry.get(name)?;
@@ -508,6 +514,16 @@ impl<P: Provisioner> Supalove<P> {
             .await
             .map_err(|e| Error::KeyringUnavailable(format!("the secret store call failed: {e}")))?
     }
+}
+
+/// Checks a would-be project name without touching anything: DNS-label rules, then uniqueness.
+pub fn check_new_name(settings: &Settings, name: &str) -> Result<()> {
+    validate_name(name)?;
+    let registry = Registry::new(settings.registry_path());
+    if registry.load()?.iter().any(|p| p.name == name) {
+        return Err(Error::NameTaken(name.to_string()));
+    }
+    Ok(())
 }
 
 /// True when a status means the project serves requests.

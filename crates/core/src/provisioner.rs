@@ -150,6 +150,20 @@ pub struct StatusEvent {
     pub time: i64,
 }
 
+/// Resource use of one running service container.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct ServiceStats {
+    pub service: String,
+    pub container: String,
+    /// CPU use over the engine's sampling window, 100 = one full core.
+    pub cpu_percent: f64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub memory_bytes: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub memory_limit_bytes: u64,
+}
+
 /// Runs project stacks. Every method is idempotent where that makes sense.
 pub trait Provisioner: Send + Sync {
     /// Where the engine is, for messages (`unix:///var/run/docker.sock`).
@@ -197,6 +211,9 @@ pub trait Provisioner: Send + Sync {
 
     /// Live state of each service container of the project.
     fn status(&self, project_id: &str) -> impl Future<Output = Result<Vec<ServiceStatus>>> + Send;
+
+    /// CPU and memory of each running container of the project.
+    fn stats(&self, project_id: &str) -> impl Future<Output = Result<Vec<ServiceStats>>> + Send;
 
     /// Ids of every project that has labelled objects on the engine.
     fn discover(&self) -> impl Future<Output = Result<Vec<String>>> + Send;

@@ -128,6 +128,16 @@ pub fn exists(store: &dyn SecretStore, project: &str) -> Result<bool> {
     Ok(true)
 }
 
+/// The store the settings ask for: the OS keyring, or the opt-in file store.
+pub fn store_for(settings: &crate::settings::Settings) -> std::sync::Arc<dyn SecretStore> {
+    match settings.secret_store {
+        crate::settings::SecretStoreKind::Keyring => std::sync::Arc::new(KeyringStore),
+        crate::settings::SecretStoreKind::File => {
+            std::sync::Arc::new(FileStore::new(settings.home.join("secrets")))
+        }
+    }
+}
+
 /// The OS keyring through the `keyring` crate (Secret Service on Linux).
 #[derive(Debug, Default)]
 pub struct KeyringStore;

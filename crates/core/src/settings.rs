@@ -23,6 +23,19 @@ pub struct Settings {
     pub local_postgres_image: String,
     /// Which secret store to use.
     pub secret_store: SecretStoreKind,
+    /// Docker endpoint chosen in the app's settings (`DOCKER_HOST` still wins).
+    pub docker_host: Option<String>,
+}
+
+/// The settings a person edits in the app (stored in `<home>/settings.json`, no secrets).
+/// Environment variables override them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct AppSettings {
+    pub docker_host: Option<String>,
+    pub db_port_base: u16,
+    pub realtime_port_base: u16,
+    pub key_lifetime_days: u32,
 }
 
 /// The secret stores supalove can use.
@@ -38,7 +51,7 @@ pub enum SecretStoreKind {
 pub const DEFAULT_KEY_LIFETIME_DAYS: u64 = 365;
 
 impl Settings {
-    /// Reads `SUPALOVE_*` variables, falling back to defaults.
+    /// Reads `<home>/settings.json` (if any), then `SUPALOVE_*` variables on top.
     pub fn from_env() -> Result<Self> {
         let home = match std::env::var_os("SUPALOVE_HOME") {
             Some(h) if !h.is_empty() => PathBuf::from(h),
@@ -50,7 +63,11 @@ impl Settings {
                         .into(),
                 })?,
         };
-        let days: u64 = env_num("SUPALOVE_KEY_LIFETIME_DAYS", DEFAULT_KEY_LIFETIME_DAYS)?;
+        let file = read_app_settings(&home)?;
+        let days: u64 = env_num(
+            "SUPALOVE_KEY_LIFETIME_DAYS",
+            u64::from(file.key_lifetime_days),
+        )?;
         if days == 0 || days > 3650 {
             return Err(Error::InvalidSetting {
                 name: "SUPALOVE_KEY_LIFETIME_DAYS".into(),
@@ -69,18 +86,56 @@ impl Settings {
         };
         let s = Settings {
             home,
-            db_port_base: env_num("SUPALOVE_DB_PORT_BASE", 54400)?,
-            realtime_port_base: env_num("SUPALOVE_REALTIME_PORT_BASE", 8000)?,
+            db_port_base: env_num("SUPALOVE_DB_PORT_BASE", file.db_port_base)?,
+            realtime_port_base: env_num("SUPALOVE_REALTIME_PORT_BASE", file.realtime_port_base)?,
             max_offset: env_num("SUPALOVE_MAX_OFFSET", 999)?,
             key_lifetime_secs: days * 86_400,
             postgres_image: env_str("SUPALOVE_POSTGRES_IMAGE", "postgres:15"),
             local_postgres_image: env_str("SUPALOVE_LOCAL_POSTGRES_IMAGE", "supalove/postgres:15"),
             secret_store,
+            docker_host: file.docker_host,
         };
         s.check_ranges()?;
         Ok(s)
     }
 
+    /// The editable part, as the app shows it.
+    pub fn app_settings(&self) -> AppSettings {
+        AppSettings {
+            docker_host: self.docker_host.clone(),
+            db_port_base: self.db_port_base,
+            realtime_port_base: self.realtime_port_base,
+            key_lifetime_days: (self.key_lifetime_secs / 86_400) as u32,
+        }
+    }
+
+    /// Validates and stores `new` in `<home>/settings.json`.
+    pub fn save_app_settings(&self, new: &AppSettings) -> Result<()> {
+        let mut probe = self.clone();
+        probe.db_port_base = new.db_port_base;
+        probe.realtime_port_base = new.realtime_port_base;
+        probe.check_ranges()?;
+        if new.key_lifetime_days == 0 || new.key_lifetime_days > 3650 {
+            return Err(Error::InvalidSetting {
+                name: "key lifetime".into(),
+                reason: format!("{} days is outside 1..=3650", new.key_lifetime_days),
+            });
+        }
+        if let Some(h) = new.docker_host.as_deref().filter(|h| !h.is_empty()) {
+            if !["unix://", "tcp://", "http://", "npipe://"]
+                .iter()
+                .any(|p| h.starts_with(p))
+            {
+                return Err(Error::InvalidSetting {
+                    name: "Docker host".into(),
+                    reason: format!("{h:?} should start with unix://, tcp:// or npipe://"),
+                });
+            }
+        }
+        crate::registry::create_private_dir(&self.home)?;
+        let bytes = serde_json::to_vec_pretty(new).expect("settings serialize");
+        crate::export::write_private(&self.home.join("settings.json"), &bytes)
+    }
     fn check_ranges(&self) -> Result<()> {
         for (name, base) in [
             ("SUPALOVE_DB_PORT_BASE", self.db_port_base),
@@ -105,6 +160,29 @@ impl Settings {
     }
 }
 
+impl Default for AppSettings {
+    fn default() -> Self {
+        AppSettings {
+            docker_host: None,
+            db_port_base: 54400,
+            realtime_port_base: 8000,
+            key_lifetime_days: DEFAULT_KEY_LIFETIME_DAYS as u32,
+        }
+    }
+}
+
+fn read_app_settings(home: &std::path::Path) -> Result<AppSettings> {
+    let path = home.join("settings.json");
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::InvalidSetting {
+            name: path.display().to_string(),
+            reason: e.to_string(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(AppSettings::default()),
+        Err(e) => Err(Error::io(format!("reading {}", path.display()), e)),
+    }
+}
+
 fn env_str(name: &str, default: &str) -> String {
     match std::env::var(name) {
         Ok(v) if !v.is_empty() => v,
@@ -119,5 +197,40 @@ fn env_num<T: std::str::FromStr>(name: &str, default: T) -> Result<T> {
             reason: format!("{v:?} is not a valid number here"),
         }),
         _ => Ok(default),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn app_settings_round_trip_and_validation() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Settings::from_env().unwrap();
+        s.home = dir.path().to_path_buf();
+        let mut a = s.app_settings();
+        a.db_port_base = 30000;
+        a.docker_host = Some("unix:///run/user/1000/docker.sock".into());
+        s.save_app_settings(&a).unwrap();
+        assert_eq!(read_app_settings(dir.path()).unwrap(), a);
+        let mut bad = a.clone();
+        bad.docker_host = Some("/var/run/docker.sock".into());
+        assert!(s
+            .save_app_settings(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("unix://"));
+        let mut bad = a.clone();
+        bad.key_lifetime_days = 0;
+        assert!(s.save_app_settings(&bad).is_err());
+        let mut bad = a;
+        bad.realtime_port_base = 65500;
+        assert!(s.save_app_settings(&bad).is_err());
+        assert_eq!(
+            read_app_settings(dir.path()).unwrap().db_port_base,
+            30000,
+            "bad saves change nothing"
+        );
     }
 }

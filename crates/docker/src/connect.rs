@@ -9,11 +9,14 @@ use supalove_core::{Error, Result};
 const REQUEST_TIMEOUT_SECS: u64 = 120;
 
 /// Candidate endpoints, in the order they are tried.
-pub fn candidates() -> Vec<String> {
+pub fn candidates(configured: Option<&str>) -> Vec<String> {
     if let Ok(host) = std::env::var("DOCKER_HOST") {
         if !host.is_empty() {
             return vec![host];
         }
+    }
+    if let Some(host) = configured.filter(|h| !h.is_empty()) {
+        return vec![host.to_string()];
     }
     let home = dirs_home();
     let runtime = std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from);
@@ -41,9 +44,9 @@ fn dirs_home() -> Option<PathBuf> {
     std::env::var_os("HOME").map(PathBuf::from)
 }
 
-/// Connects to the first endpoint that answers a ping, negotiating the API version.
-pub async fn connect() -> Result<(Docker, String)> {
-    let tried = candidates();
+/// Connects (DOCKER_HOST, else the configured host, else the usual sockets) to the first endpoint that answers a ping, negotiating the API version.
+pub async fn connect(configured: Option<&str>) -> Result<(Docker, String)> {
+    let tried = candidates(configured);
     let mut last = String::from("no endpoint to try");
     for endpoint in &tried {
         let client = if let Some(path) = endpoint.strip_prefix("unix://") {

@@ -5,13 +5,14 @@ pub mod connect;
 pub mod labels;
 mod lifecycle;
 mod observe;
+mod stats;
 
 use bollard::errors::Error as BollardError;
 use bollard::Docker;
 use futures_util::stream::BoxStream;
 use supalove_core::provisioner::{
-    LogLine, LogOptions, ProgressSink, ProjectResources, Provisioner, RemoveReport, ServiceStatus,
-    StatusEvent,
+    LogLine, LogOptions, ProgressSink, ProjectResources, Provisioner, RemoveReport, ServiceStats,
+    ServiceStatus, StatusEvent,
 };
 use supalove_core::template::RenderedStack;
 use supalove_core::{Error, Result};
@@ -28,7 +29,12 @@ impl LocalDocker {
     /// Connects to `DOCKER_HOST` or the first usual socket that answers.
     /// `SUPALOVE_PULL=never` forbids pulling images.
     pub async fn connect() -> Result<Self> {
-        let (docker, endpoint) = connect::connect().await?;
+        Self::connect_to(None).await
+    }
+
+    /// Like [`LocalDocker::connect`], but tries `host` when `DOCKER_HOST` is not set.
+    pub async fn connect_to(host: Option<&str>) -> Result<Self> {
+        let (docker, endpoint) = connect::connect(host).await?;
         let allow_pull = std::env::var("SUPALOVE_PULL").as_deref() != Ok("never");
         Ok(LocalDocker {
             docker,
@@ -37,10 +43,24 @@ impl LocalDocker {
         })
     }
 
-    /// The bollard client, for callers that need more than the trait (the app's stats).
+    /// True when the engine still answers.
+    pub async fn ping(&self) -> bool {
+        self.docker.ping().await.is_ok()
+    }
+
+    /// The bollard client, for callers that need more than the trait.
     pub fn client(&self) -> &Docker {
         &self.docker
     }
+}
+
+/// Opens supalove the way both shells do: settings (file + environment), the chosen secret
+/// store, and the local Docker engine.
+pub async fn open() -> Result<supalove_core::Supalove<LocalDocker>> {
+    let settings = supalove_core::settings::Settings::from_env()?;
+    let secrets = supalove_core::secrets::store_for(&settings);
+    let docker = LocalDocker::connect_to(settings.docker_host.as_deref()).await?;
+    Ok(supalove_core::Supalove::new(settings, secrets, docker))
 }
 
 pub(crate) fn is_not_found(e: &BollardError) -> bool {
@@ -127,6 +147,10 @@ impl Provisioner for LocalDocker {
 
     async fn status(&self, project_id: &str) -> Result<Vec<ServiceStatus>> {
         observe::status(&self.docker, project_id).await
+    }
+
+    async fn stats(&self, project_id: &str) -> Result<Vec<ServiceStats>> {
+        stats::stats(&self.docker, project_id).await
     }
 
     async fn discover(&self) -> Result<Vec<String>> {

@@ -1,0 +1,214 @@
+//! The Tauri commands: each a short wrapper over a core use case.
+
+use std::sync::Arc;
+
+use supalove_core::card::ProjectCard;
+use supalove_core::ports::PortRequest;
+use supalove_core::provisioner::{
+    LogOptions, Progress, Provisioner, RemoveReport, ServiceStats, StatusEvent,
+};
+use supalove_core::settings::{AppSettings, Settings};
+use supalove_core::{CreateProject, Error, RemoveOptions};
+use tauri::ipc::Channel;
+use tauri::State;
+
+use crate::dto::{CommandError, CreateProjectRequest, DockerStatus, LogBatch, NameCheck};
+use crate::state::AppState;
+use crate::streams;
+
+type Res<T> = Result<T, CommandError>;
+type St<'a> = State<'a, Arc<AppState>>;
+
+fn sink(channel: &Channel<Progress>) -> impl Fn(Progress) + Send + Sync + '_ {
+    move |p| {
+        let _ = channel.send(p);
+    }
+}
+
+#[tauri::command]
+pub async fn list_projects(state: St<'_>) -> Res<Vec<ProjectCard>> {
+    state.call(|app| async move { app.list().await }).await
+}
+
+#[tauri::command]
+pub async fn show_project(state: St<'_>, name: String) -> Res<ProjectCard> {
+    state.call(|app| async move { app.show(&name).await }).await
+}
+
+#[tauri::command]
+pub async fn check_name(name: String) -> Res<NameCheck> {
+    let settings = Settings::from_env()?;
+    Ok(
+        match supalove_core::projects::check_new_name(&settings, &name) {
+            Ok(()) => NameCheck {
+                ok: true,
+                message: None,
+            },
+            Err(e) => NameCheck {
+                ok: false,
+                message: Some(e.to_string()),
+            },
+        },
+    )
+}
+
+#[tauri::command]
+pub async fn create_project(
+    state: St<'_>,
+    request: CreateProjectRequest,
+    on_progress: Channel<Progress>,
+) -> Res<ProjectCard> {
+    let req = CreateProject {
+        name: request.name,
+        ports: PortRequest {
+            db: request.db_port,
+            realtime: request.realtime_port,
+        },
+    };
+    state
+        .call(|app| async move { app.create(req, &sink(&on_progress)).await })
+        .await
+}
+
+#[tauri::command]
+pub async fn start_project(
+    state: St<'_>,
+    name: String,
+    on_progress: Channel<Progress>,
+) -> Res<ProjectCard> {
+    state
+        .call(|app| async move { app.start(&name, &sink(&on_progress)).await })
+        .await
+}
+
+#[tauri::command]
+pub async fn stop_project(
+    state: St<'_>,
+    name: String,
+    on_progress: Channel<Progress>,
+) -> Res<ProjectCard> {
+    state
+        .call(|app| async move { app.stop(&name, &sink(&on_progress)).await })
+        .await
+}
+
+#[tauri::command]
+pub async fn restart_project(
+    state: St<'_>,
+    name: String,
+    on_progress: Channel<Progress>,
+) -> Res<ProjectCard> {
+    state
+        .call(|app| async move { app.restart(&name, &sink(&on_progress)).await })
+        .await
+}
+
+#[tauri::command]
+pub async fn removal_plan(state: St<'_>, name: String, volumes: bool) -> Res<RemoveReport> {
+    state
+        .call(|app| async move { app.removal_plan(&name, RemoveOptions { volumes }).await })
+        .await
+}
+
+#[tauri::command]
+pub async fn remove_project(
+    state: St<'_>,
+    name: String,
+    volumes: bool,
+    on_progress: Channel<Progress>,
+) -> Res<RemoveReport> {
+    state
+        .call(|app| async move {
+            app.remove(&name, RemoveOptions { volumes }, &sink(&on_progress))
+                .await
+        })
+        .await
+}
+
+#[tauri::command]
+pub async fn open_logs(
+    state: St<'_>,
+    name: String,
+    service: Option<String>,
+    tail: Option<u64>,
+    on_batch: Channel<LogBatch>,
+) -> Res<u32> {
+    let app = state.app().await?;
+    let lines = app.logs(&name, service.as_deref(), LogOptions { follow: true, tail })?;
+    Ok(state.spawn_stream(streams::forward_logs(lines, on_batch)))
+}
+
+#[tauri::command]
+pub fn close_logs(state: St<'_>, id: u32) -> bool {
+    state.close_stream(id)
+}
+
+#[tauri::command]
+pub async fn watch_events(state: St<'_>, on_event: Channel<StatusEvent>) -> Res<u32> {
+    let app = state.app().await?;
+    let events = app.provisioner().events(None);
+    Ok(state.spawn_stream(streams::forward_events(events, on_event)))
+}
+
+#[tauri::command]
+pub fn close_events(state: St<'_>, id: u32) -> bool {
+    state.close_stream(id)
+}
+
+#[tauri::command]
+pub async fn project_stats(state: St<'_>, name: String) -> Res<Vec<ServiceStats>> {
+    state
+        .call(|app| async move { app.stats(&name).await })
+        .await
+}
+
+#[tauri::command]
+pub async fn docker_status(state: St<'_>) -> Res<DockerStatus> {
+    match state.app().await {
+        Ok(app) if app.provisioner().ping().await => Ok(DockerStatus {
+            connected: true,
+            endpoint: Some(app.provisioner().target()),
+            tried: Vec::new(),
+            error: None,
+            hint: None,
+        }),
+        Ok(app) => {
+            let endpoint = app.provisioner().target();
+            state.forget().await;
+            Ok(DockerStatus {
+                connected: false,
+                endpoint: None,
+                tried: vec![endpoint],
+                error: Some("the Docker engine stopped answering".into()),
+                hint: Error::DockerUnavailable {
+                    tried: vec![],
+                    detail: String::new(),
+                }
+                .hint(),
+            })
+        }
+        Err(e) if e.kind == "docker_unavailable" => {
+            let settings = Settings::from_env()?;
+            Ok(DockerStatus {
+                connected: false,
+                endpoint: None,
+                tried: supalove_docker::connect::candidates(settings.docker_host.as_deref()),
+                error: Some(e.message),
+                hint: e.hint,
+            })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[tauri::command]
+pub fn get_settings() -> Res<AppSettings> {
+    Ok(Settings::from_env()?.app_settings())
+}
+
+#[tauri::command]
+pub async fn save_settings(state: St<'_>, settings: AppSettings) -> Res<AppSettings> {
+    Settings::from_env()?.save_app_settings(&settings)?;
+    state.forget().await;
+    Ok(Settings::from_env()?.app_settings())
+}

@@ -1,0 +1,69 @@
+//! Payloads only the app needs; the TypeScript side gets them from ts-rs, never by hand.
+
+use serde::{Deserialize, Serialize};
+use supalove_core::provisioner::LogLine;
+use ts_rs::TS;
+
+/// Every failed command rejects with this.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct CommandError {
+    /// Stable kind (`docker_unavailable`, `invalid_name`, ...), for the UI to act on.
+    pub kind: String,
+    pub message: String,
+    pub hint: Option<String>,
+    /// The failing service's last log lines, when a service did not become ready.
+    pub last_logs: Vec<String>,
+}
+
+impl From<supalove_core::Error> for CommandError {
+    fn from(e: supalove_core::Error) -> Self {
+        let last_logs = match &e {
+            supalove_core::Error::NotReady { last_logs, .. } => last_logs.clone(),
+            _ => Vec::new(),
+        };
+        CommandError {
+            kind: e.kind().to_string(),
+            message: e.to_string(),
+            hint: e.hint(),
+            last_logs,
+        }
+    }
+}
+
+/// The "New project" form.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export)]
+pub struct CreateProjectRequest {
+    pub name: String,
+    pub db_port: Option<u16>,
+    pub realtime_port: Option<u16>,
+}
+
+/// Whether a name can be used, checked as the person types.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct NameCheck {
+    pub ok: bool,
+    pub message: Option<String>,
+}
+
+/// Whether the Docker engine answers, and if not what was tried and how to fix it.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct DockerStatus {
+    pub connected: bool,
+    pub endpoint: Option<String>,
+    pub tried: Vec<String>,
+    pub error: Option<String>,
+    pub hint: Option<String>,
+}
+
+/// Log lines sent to the UI together; `dropped` counts lines shed because the view fell behind.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct LogBatch {
+    pub lines: Vec<LogLine>,
+    #[ts(type = "number")]
+    pub dropped: u64,
+}

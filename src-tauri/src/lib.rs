@@ -1,0 +1,35 @@
+//! supalove's desktop shell: Tauri commands over supalove-core, streams through Channels.
+
+pub mod commands;
+pub mod dto;
+pub mod state;
+pub mod streams;
+
+use std::sync::Arc;
+
+/// Builds and runs the app.
+pub fn run() {
+    tauri::Builder::default()
+        .manage(Arc::new(state::AppState::default()))
+        .invoke_handler(tauri::generate_handler![
+            commands::list_projects,
+            commands::show_project,
+            commands::check_name,
+            commands::create_project,
+            commands::start_project,
+            commands::stop_project,
+            commands::restart_project,
+            commands::removal_plan,
+            commands::remove_project,
+            commands::open_logs,
+            commands::close_logs,
+            commands::watch_events,
+            commands::close_events,
+            commands::project_stats,
+            commands::docker_status,
+            commands::get_settings,
+            commands::save_settings,
+        ])
+        .run(tauri::generate_context!())
+        .expect("the supalove window could not start");
+}

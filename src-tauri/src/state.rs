@@ -1,0 +1,94 @@
+//! The one app-state struct handed to Tauri: the opened core (when Docker answers) and the
+//! live streams, so closing a view can cancel its stream.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use supalove_core::Supalove;
+use supalove_docker::LocalDocker;
+use tokio::task::AbortHandle;
+
+use crate::dto::CommandError;
+
+/// supalove as the app uses it.
+pub type App = Supalove<LocalDocker>;
+
+/// Everything the commands share.
+#[derive(Default)]
+pub struct AppState {
+    app: tokio::sync::Mutex<Option<Arc<App>>>,
+    streams: Mutex<HashMap<u32, AbortHandle>>,
+    next_stream: AtomicU32,
+}
+
+impl AppState {
+    /// The opened core, connecting to Docker on first use (or after it went away).
+    pub async fn app(&self) -> Result<Arc<App>, CommandError> {
+        let mut slot = self.app.lock().await;
+        if let Some(app) = slot.as_ref() {
+            return Ok(Arc::clone(app));
+        }
+        let app = Arc::new(supalove_docker::open().await?);
+        *slot = Some(Arc::clone(&app));
+        Ok(app)
+    }
+
+    /// Drops the opened core so the next call reconnects (Docker went away, settings changed).
+    pub async fn forget(&self) {
+        *self.app.lock().await = None;
+    }
+
+    /// Runs a core call; a Docker outage also resets the connection.
+    pub async fn call<T, F, Fut>(&self, f: F) -> Result<T, CommandError>
+    where
+        F: FnOnce(Arc<App>) -> Fut,
+        Fut: Future<Output = supalove_core::Result<T>>,
+    {
+        let app = self.app().await?;
+        match f(app).await {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                if matches!(e, supalove_core::Error::DockerUnavailable { .. }) {
+                    self.forget().await;
+                }
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Starts a background stream and returns the id that cancels it.
+    pub fn spawn_stream<F>(self: &Arc<Self>, work: F) -> u32
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let id = self.next_stream.fetch_add(1, Ordering::Relaxed) + 1;
+        let me = Arc::clone(self);
+        let task = tokio::spawn(async move {
+            work.await;
+            me.streams.lock().expect("streams lock").remove(&id);
+        });
+        self.streams
+            .lock()
+            .expect("streams lock")
+            .insert(id, task.abort_handle());
+        id
+    }
+
+    /// Cancels a stream; true when it was running.
+    pub fn close_stream(&self, id: u32) -> bool {
+        match self.streams.lock().expect("streams lock").remove(&id) {
+            Some(handle) => {
+                handle.abort();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// How many streams are live (for tests and diagnostics).
+    pub fn live_streams(&self) -> usize {
+        self.streams.lock().expect("streams lock").len()
+    }
+}
