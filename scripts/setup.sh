@@ -6,10 +6,17 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
+# CLI and core: Docker engine, image building, psql, the Secret Service, D-Bus headers.
 pkgs=(docker.io mmdebstrap postgresql-client gnome-keyring dbus libsecret-tools libdbus-1-dev
       pkg-config build-essential ca-certificates curl python3)
+# The desktop app (Tauri 2 on WebKitGTK).
+pkgs+=(libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev libssl-dev)
+if ! command -v node >/dev/null 2>&1; then
+  pkgs+=(nodejs npm)
+fi
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=(docker-compose)
+  # compose (export test, bench), a virtual display, WebKit's WebDriver, screenshots, Chromium.
+  pkgs+=(docker-compose xvfb xauth webkit2gtk-driver imagemagick chromium)
 fi
 
 missing=()
@@ -35,6 +42,11 @@ if ! command -v cargo >/dev/null 2>&1; then
   echo "installing the Rust toolchain with rustup"
   curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal -c clippy,rustfmt
   . "$HOME/.cargo/env"
+fi
+
+node_major=$(node -e 'console.log(process.versions.node.split(".")[0])' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  echo "warning: Node.js $(node --version 2>/dev/null) is older than 20; the UI build (Vite) needs Node >= 20" >&2
 fi
 
 "$root/scripts/start-dockerd.sh"

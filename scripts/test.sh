@@ -15,6 +15,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
+echo "== generated TypeScript bindings match the Rust types"
+cargo test -q --locked -p supalove-core --features ts --lib export_bindings >/dev/null
+cargo test -q --locked -p supalove-app --lib export_bindings >/dev/null
+git diff --exit-code -- ui/src/lib/api/bindings || {
+  echo "ui/src/lib/api/bindings drifted from the Rust types: commit the regenerated files" >&2
+  exit 1
+}
+if [ -n "$(git ls-files --others --exclude-standard ui/src/lib/api/bindings)" ]; then
+  echo "new generated bindings are not committed:" >&2
+  git ls-files --others --exclude-standard ui/src/lib/api/bindings >&2
+  exit 1
+fi
+
 echo "== format and lints"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -107,6 +107,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// CPU and memory of a project's running services (like `docker stats --no-stream`)
+    Stats {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Stream status changes of projects' containers as they happen (Docker events)
     Watch {
         name: Option<String>,
@@ -303,6 +309,27 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     "run it with: docker-compose -f {} up -d",
                     report.compose_file.display()
                 );
+            }
+        }
+        Command::Stats { name, json } => {
+            let stats = app().await?.stats(&name).await?;
+            if json {
+                print_json(&stats)?;
+            } else {
+                println!(
+                    "{:<10} {:<32} {:>7} {:>20}",
+                    "SERVICE", "CONTAINER", "CPU %", "MEMORY / LIMIT"
+                );
+                for s in stats {
+                    println!(
+                        "{:<10} {:<32} {:>7.2} {:>9.1} / {:.0} MiB",
+                        s.service,
+                        s.container,
+                        s.cpu_percent,
+                        s.memory_bytes as f64 / 1048576.0,
+                        s.memory_limit_bytes as f64 / 1048576.0
+                    );
+                }
             }
         }
         Command::Watch { name, json } => {

@@ -66,6 +66,14 @@ fn lifecycle_keeps_data_across_stop_start_restart_and_recreate() {
         format!("project_{name}")
     );
 
+    let stats = w.json(&["stats", &name]);
+    assert_eq!(stats[0]["service"], "db", "{stats}");
+    assert!(
+        stats[0]["memory_bytes"].as_u64().unwrap() > 1_000_000,
+        "{stats}"
+    );
+    assert!(stats[0]["cpu_percent"].as_f64().unwrap() >= 0.0);
+
     let stopped = w.json(&["stop", &name]);
     assert_eq!(stopped["status"], "stopped");
     assert_eq!(w.json(&["show", &name])["status"], "stopped");
