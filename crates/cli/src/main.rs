@@ -107,6 +107,25 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run SQL in the project's database (as its owner) and print the rows
+    Sql {
+        name: String,
+        statement: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check what must hold for database changes to reach Realtime subscribers, with fixes
+    Doctor {
+        name: String,
+        /// Check these tables (schema.table; default: published tables and public's tables)
+        #[arg(long)]
+        table: Vec<String>,
+        /// Apply the safe fixes (create the publication, add tables to it)
+        #[arg(long)]
+        fix: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// CPU and memory of a project's running services (like `docker stats --no-stream`)
     Stats {
         name: String,
@@ -309,6 +328,40 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     "run it with: docker-compose -f {} up -d",
                     report.compose_file.display()
                 );
+            }
+        }
+        Command::Sql {
+            name,
+            statement,
+            json,
+        } => {
+            let results = app().await?.sql(&name, &statement).await?;
+            if json {
+                print_json(&results)?;
+            } else {
+                for r in &results {
+                    print!("{}", output::table(r));
+                }
+            }
+        }
+        Command::Doctor {
+            name,
+            table,
+            fix,
+            json,
+        } => {
+            let report = app().await?.doctor(&name, &table, fix).await?;
+            if json {
+                print_json(&report)?;
+            } else {
+                print!("{}", output::doctor(&report));
+            }
+            if report
+                .checks
+                .iter()
+                .any(|c| c.status == supalove_core::doctor::CheckStatus::Fail)
+            {
+                std::process::exit(3);
             }
         }
         Command::Stats { name, json } => {

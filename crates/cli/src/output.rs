@@ -95,6 +95,75 @@ pub fn list(cards: &[ProjectCard]) -> String {
     out
 }
 
+/// A statement's rows as an aligned table (psql-like), or its row count.
+pub fn table(r: &supalove_core::sql::StatementResult) -> String {
+    if r.columns.is_empty() {
+        return match r.count {
+            0 => "ok\n".to_string(),
+            n => format!("ok ({n} row{})\n", if n == 1 { "" } else { "s" }),
+        };
+    }
+    let cell = |v: &Option<String>| v.clone().unwrap_or_else(|| "NULL".into());
+    let mut widths: Vec<usize> = r.columns.iter().map(|c| c.chars().count()).collect();
+    for row in &r.rows {
+        for (i, v) in row.iter().enumerate() {
+            widths[i] = widths[i].max(cell(v).chars().count());
+        }
+    }
+    let line = |vals: Vec<String>| {
+        vals.iter()
+            .enumerate()
+            .map(|(i, v)| format!("{v:<w$}", w = widths[i]))
+            .collect::<Vec<_>>()
+            .join(" | ")
+            .trim_end()
+            .to_string()
+    };
+    let mut out = line(r.columns.clone()) + "\n";
+    out += &widths
+        .iter()
+        .map(|w| "-".repeat(*w))
+        .collect::<Vec<_>>()
+        .join("-+-");
+    out += "\n";
+    for row in &r.rows {
+        out += &line(row.iter().map(cell).collect());
+        out += "\n";
+    }
+    out += &format!(
+        "({} row{})\n",
+        r.rows.len(),
+        if r.rows.len() == 1 { "" } else { "s" }
+    );
+    out
+}
+
+/// The doctor's findings, one per line, with fixes.
+pub fn doctor(report: &supalove_core::projects::DoctorReport) -> String {
+    use supalove_core::doctor::CheckStatus;
+    let mut out = String::new();
+    for sql in &report.fixed {
+        out += &format!("fixed: {sql}\n");
+    }
+    for c in &report.checks {
+        let mark = match c.status {
+            CheckStatus::Ok => "ok  ",
+            CheckStatus::Warn => "warn",
+            CheckStatus::Fail => "FAIL",
+        };
+        out += &format!("[{mark}] {:<17} {}\n", c.id, c.message);
+        if let Some(fix) = &c.fix {
+            let how = if c.auto_fix {
+                "fix (applied by --fix)"
+            } else {
+                "fix"
+            };
+            out += &format!("       {how}: {fix}\n");
+        }
+    }
+    out
+}
+
 /// Quotes a dotenv value.
 pub fn env_line(k: &str, v: &str) -> String {
     format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))

@@ -2,6 +2,7 @@
 //! sits behind [`provisioner::Provisioner`].
 
 pub mod card;
+pub mod doctor;
 pub mod error;
 pub mod export;
 pub mod keys;
@@ -14,6 +15,7 @@ pub mod registry;
 pub mod secrets;
 pub mod settings;
 pub mod spec;
+pub mod sql;
 pub mod template;
 
 pub use error::{Error, Result};

@@ -26,6 +26,15 @@ use crate::template::{self, RenderedStack, TemplateContext};
 /// How long a database may take to answer after its container starts.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(90);
 
+/// What the doctor found (and fixed).
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct DoctorReport {
+    pub checks: Vec<crate::doctor::Check>,
+    /// The SQL `--fix` ran.
+    pub fixed: Vec<String>,
+}
+
 /// A request for a new project.
 #[derive(Debug, Clone, Default)]
 pub struct CreateProject {
@@ -315,6 +324,75 @@ impl<P: Provisioner> Supalove<P> {
     ) -> Result<BoxStream<'static, Result<LogLine>>> {
         let record = self.registry.get(name)?;
         Ok(self.provisioner.logs(&record.id, service, options))
+    }
+
+    /// Runs SQL in the project's database as its owner; one result per statement.
+    pub async fn sql(
+        &self,
+        name: &str,
+        statement: &str,
+    ) -> Result<Vec<crate::sql::StatementResult>> {
+        let record = self.registry.get(name)?;
+        let secrets = self.load_secrets(&record).await?;
+        let client = crate::sql::connect(record.ports.db, &secrets.db_password).await?;
+        crate::sql::run(&client, statement).await
+    }
+
+    /// Checks what must hold for changes to reach subscribers; with `fix`, applies the safe
+    /// fixes and checks again.
+    pub async fn doctor(&self, name: &str, tables: &[String], fix: bool) -> Result<DoctorReport> {
+        let record = self.registry.get(name)?;
+        let secrets = self.load_secrets(&record).await?;
+        let client = crate::sql::connect(record.ports.db, &secrets.db_password).await?;
+        let mut checks = crate::doctor::check_database(&client, tables).await?;
+        let mut fixed = Vec::new();
+        // A fix can enable the next one (a recreated publication can take tables): repeat
+        // while something was fixed, a bounded number of times.
+        for _ in 0..3 {
+            if !fix {
+                break;
+            }
+            let ran = crate::doctor::apply_fixes(&client, &checks).await?;
+            if ran.is_empty() {
+                break;
+            }
+            fixed.extend(ran);
+            checks = crate::doctor::check_database(&client, tables).await?;
+        }
+        checks.push(self.key_check(&record, &secrets));
+        Ok(DoctorReport { checks, fixed })
+    }
+
+    fn key_check(&self, record: &ProjectRecord, secrets: &ProjectSecrets) -> crate::doctor::Check {
+        use crate::doctor::{Check, CheckStatus};
+        let exp = self.keys(record, secrets).expires_at;
+        let now = keys::now();
+        let days_left = exp.saturating_sub(now) / 86_400;
+        let (status, message) = if exp <= now {
+            (
+                CheckStatus::Fail,
+                "the anon and service_role keys have expired: clients are refused".to_string(),
+            )
+        } else if days_left < 30 {
+            (
+                CheckStatus::Warn,
+                format!("the anon and service_role keys expire in {days_left} days"),
+            )
+        } else {
+            (
+                CheckStatus::Ok,
+                format!("the anon and service_role keys are valid for {days_left} more days"),
+            )
+        };
+        Check {
+            id: "key_expiry".into(),
+            status,
+            message,
+            fix: (status != CheckStatus::Ok).then(|| {
+                "recreate the project's keys with a longer SUPALOVE_KEY_LIFETIME_DAYS".into()
+            }),
+            auto_fix: false,
+        }
     }
 
     /// CPU and memory of the project's running services.
