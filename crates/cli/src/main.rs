@@ -1,5 +1,6 @@
 //! `supalove`: local Supabase-like projects on Docker, from the terminal.
 
+mod listen;
 mod output;
 mod timeline;
 
@@ -26,6 +27,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per run: the size difference between variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Create a project: Postgres (wal_level=logical) with its secrets in the OS keyring
@@ -106,6 +109,49 @@ enum Command {
         dir: PathBuf,
         #[arg(long)]
         json: bool,
+    },
+    /// Subscribe to a project's Realtime and print one JSON line per event, with its latency
+    Listen {
+        name: String,
+        /// Schema of the postgres_changes binding
+        #[arg(long, default_value = "public")]
+        schema: String,
+        /// Table (default: every published table of the schema)
+        #[arg(long)]
+        table: Option<String>,
+        /// `*`, INSERT, UPDATE or DELETE
+        #[arg(long, default_value = "*")]
+        event: String,
+        /// Filter such as `id=eq.1`, `age=gte.18`, `status=in.(a,b)`
+        #[arg(long)]
+        filter: Option<String>,
+        /// Role of the token: anon, service_role or authenticated
+        #[arg(long, default_value = "anon")]
+        role: String,
+        /// Extra JWT claims as a JSON object, e.g. '{"sub":"user-1"}'
+        #[arg(long)]
+        claims: Option<String>,
+        /// Channel name
+        #[arg(long, default_value = "supalove-listen")]
+        channel: String,
+        /// Also print broadcast messages (and receive our own)
+        #[arg(long)]
+        broadcast: bool,
+        /// Track this presence state (JSON) and print presence changes
+        #[arg(long)]
+        presence: Option<String>,
+        /// No postgres_changes binding (broadcast/presence only)
+        #[arg(long)]
+        no_changes: bool,
+        /// Serializer version: 1.0.0 or 2.0.0
+        #[arg(long, default_value = "1.0.0")]
+        vsn: String,
+        /// Realtime websocket URL (default: the project's realtime_url)
+        #[arg(long)]
+        url: Option<String>,
+        /// Stop after this many postgres_changes/broadcast events
+        #[arg(long)]
+        count: Option<usize>,
     },
     /// Run SQL in the project's database (as its owner) and print the rows
     Sql {
@@ -329,6 +375,39 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     report.compose_file.display()
                 );
             }
+        }
+        Command::Listen {
+            name,
+            schema,
+            table,
+            event,
+            filter,
+            role,
+            claims,
+            channel,
+            broadcast,
+            presence,
+            no_changes,
+            vsn,
+            url,
+            count,
+        } => {
+            let opts = listen::Listen {
+                schema,
+                table,
+                event,
+                filter,
+                role,
+                claims,
+                channel,
+                broadcast,
+                presence,
+                no_changes,
+                vsn,
+                url,
+                count,
+            };
+            listen::run(&app().await?, &name, opts).await?;
         }
         Command::Sql {
             name,

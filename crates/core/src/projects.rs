@@ -26,6 +26,15 @@ use crate::template::{self, RenderedStack, TemplateContext};
 /// How long a database may take to answer after its container starts.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(90);
 
+/// How to reach a project's Realtime service.
+#[derive(Debug, Clone)]
+pub struct RealtimeTarget {
+    /// `ws://127.0.0.1:<REALTIME_PORT>/socket`.
+    pub url: String,
+    /// Host header to send (the official engine picks its tenant from it).
+    pub host: Option<String>,
+}
+
 /// What the doctor found (and fixed).
 #[derive(Debug, Clone, serde::Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
@@ -393,6 +402,49 @@ impl<P: Provisioner> Supalove<P> {
             }),
             auto_fix: false,
         }
+    }
+
+    /// A JWT for `role` signed with the project's secret: the stable anon / service_role keys,
+    /// or, with extra claims (or another role), a fresh token valid for the key lifetime.
+    pub async fn token(
+        &self,
+        name: &str,
+        role: &str,
+        claims: Option<serde_json::Map<String, serde_json::Value>>,
+    ) -> Result<String> {
+        let record = self.registry.get(name)?;
+        let secrets = self.load_secrets(&record).await?;
+        let keys = self.keys(&record, &secrets);
+        match (role, &claims) {
+            ("anon", None) => return Ok(keys.anon),
+            ("service_role", None) => return Ok(keys.service_role),
+            _ => {}
+        }
+        let now = keys::now();
+        let mut all = serde_json::Map::new();
+        all.insert("iss".into(), keys::ISSUER.into());
+        all.insert("ref".into(), record.id.clone().into());
+        all.insert("role".into(), role.into());
+        all.insert("iat".into(), now.into());
+        all.insert("exp".into(), (now + self.settings.key_lifetime_secs).into());
+        if let Some(extra) = claims {
+            all.extend(extra);
+        }
+        if !all.get("exp").is_some_and(|e| e.is_u64()) {
+            return Err(Error::InvalidJwt(
+                "custom claims must keep a numeric exp".into(),
+            ));
+        }
+        Ok(keys::sign(&secrets.jwt_secret, &all))
+    }
+
+    /// Where a client reaches the project's Realtime service, and the Host header it must send.
+    pub async fn realtime_target(&self, name: &str) -> Result<RealtimeTarget> {
+        let record = self.registry.get(name)?;
+        Ok(RealtimeTarget {
+            url: format!("ws://127.0.0.1:{}/socket", record.ports.realtime),
+            host: None,
+        })
     }
 
     /// CPU and memory of the project's running services.
