@@ -52,6 +52,6 @@ if [ "$have_base" != "$base_inputs" ]; then
 fi
 
 echo "[3/3] docker build $tag"
-DOCKER_BUILDKIT=0 docker build -q --label "dev.supalove.inputs=$inputs" -t "$tag" "$here" >/dev/null
+DOCKER_BUILDKIT=0 docker build -q --label "dev.supalove.inputs=$inputs" -t "$tag" "$here" >/dev/null 2>"$work/build.log" || { cat "$work/build.log" >&2; exit 1; }
 docker image prune -f --filter "label=dev.supalove.inputs" >/dev/null 2>&1 || true
 echo "built $tag ($(docker image inspect -f '{{.Size}}' "$tag" | awk '{printf "%.0f MB", $1/1e6}'))"
