@@ -1,0 +1,81 @@
+// Thin typed wrappers over the Tauri commands of src-tauri: one function per command,
+// argument names exactly as the Rust side expects (camelCase here, snake_case in Rust).
+import { Channel, invoke } from "@tauri-apps/api/core";
+import type { AppSettings } from "./bindings/AppSettings";
+import type { CommandError } from "./bindings/CommandError";
+import type { CreateProjectRequest } from "./bindings/CreateProjectRequest";
+import type { DockerStatus } from "./bindings/DockerStatus";
+import type { LogBatch } from "./bindings/LogBatch";
+import type { NameCheck } from "./bindings/NameCheck";
+import type { Progress } from "./bindings/Progress";
+import type { ProjectCard } from "./bindings/ProjectCard";
+import type { RemoveReport } from "./bindings/RemoveReport";
+import type { ServiceStats } from "./bindings/ServiceStats";
+import type { StatusEvent } from "./bindings/StatusEvent";
+
+/** Turns anything an invoke rejected with into a CommandError, so views only handle one shape. */
+export function asCommandError(e: unknown): CommandError {
+  if (e && typeof e === "object" && "message" in e && "kind" in e) {
+    const o = e as Partial<CommandError>;
+    return {
+      kind: String(o.kind),
+      message: String(o.message),
+      hint: o.hint ?? null,
+      last_logs: Array.isArray(o.last_logs) ? o.last_logs : [],
+    };
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  return { kind: "internal", message, hint: null, last_logs: [] };
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    throw asCommandError(e);
+  }
+}
+
+/** A Channel whose messages go to `onMessage`. */
+function channel<T>(onMessage: (m: T) => void): Channel<T> {
+  const ch = new Channel<T>();
+  ch.onmessage = onMessage;
+  return ch;
+}
+
+export type ProgressHandler = (p: Progress) => void;
+
+export const api = {
+  listProjects: () => call<ProjectCard[]>("list_projects"),
+  showProject: (name: string) => call<ProjectCard>("show_project", { name }),
+  checkName: (name: string) => call<NameCheck>("check_name", { name }),
+  createProject: (request: CreateProjectRequest, onProgress: ProgressHandler) =>
+    call<ProjectCard>("create_project", { request, onProgress: channel(onProgress) }),
+  startProject: (name: string, onProgress: ProgressHandler) =>
+    call<ProjectCard>("start_project", { name, onProgress: channel(onProgress) }),
+  stopProject: (name: string, onProgress: ProgressHandler) =>
+    call<ProjectCard>("stop_project", { name, onProgress: channel(onProgress) }),
+  restartProject: (name: string, onProgress: ProgressHandler) =>
+    call<ProjectCard>("restart_project", { name, onProgress: channel(onProgress) }),
+  removalPlan: (name: string, volumes: boolean) =>
+    call<RemoveReport>("removal_plan", { name, volumes }),
+  removeProject: (name: string, volumes: boolean, onProgress: ProgressHandler) =>
+    call<RemoveReport>("remove_project", { name, volumes, onProgress: channel(onProgress) }),
+  /** Starts following logs; returns the stream id to pass to `closeLogs`. */
+  openLogs: (
+    name: string,
+    service: string | null,
+    tail: number | null,
+    onBatch: (b: LogBatch) => void,
+  ) => call<number>("open_logs", { name, service, tail, onBatch: channel(onBatch) }),
+  closeLogs: (id: number) => call<void>("close_logs", { id }),
+  watchEvents: (onEvent: (e: StatusEvent) => void) =>
+    call<number>("watch_events", { onEvent: channel(onEvent) }),
+  closeEvents: (id: number) => call<void>("close_events", { id }),
+  dockerStatus: () => call<DockerStatus>("docker_status"),
+  projectStats: (name: string) => call<ServiceStats[]>("project_stats", { name }),
+  getSettings: () => call<AppSettings>("get_settings"),
+  saveSettings: (settings: AppSettings) => call<AppSettings>("save_settings", { settings }),
+};
+
+export type Api = typeof api;

@@ -1,0 +1,20 @@
+// One import point for the generated types.
+export type { ApiKeys } from "./bindings/ApiKeys";
+export type { AppSettings } from "./bindings/AppSettings";
+export type { CommandError } from "./bindings/CommandError";
+export type { CreateProjectRequest } from "./bindings/CreateProjectRequest";
+export type { DockerStatus } from "./bindings/DockerStatus";
+export type { LogBatch } from "./bindings/LogBatch";
+export type { LogLine } from "./bindings/LogLine";
+export type { LogStream } from "./bindings/LogStream";
+export type { NameCheck } from "./bindings/NameCheck";
+export type { Ports } from "./bindings/Ports";
+export type { Progress } from "./bindings/Progress";
+export type { ProjectCard } from "./bindings/ProjectCard";
+export type { ProjectStatus } from "./bindings/ProjectStatus";
+export type { RemoveReport } from "./bindings/RemoveReport";
+export type { ServiceState } from "./bindings/ServiceState";
+export type { ServiceStats } from "./bindings/ServiceStats";
+export type { ServiceStatus } from "./bindings/ServiceStatus";
+export type { Stage } from "./bindings/Stage";
+export type { StatusEvent } from "./bindings/StatusEvent";

@@ -1,0 +1,169 @@
+// The log view's data: a bounded ring of parsed lines plus the live search matches.
+// Plain TypeScript (no Svelte) so it is cheap per line and testable; the viewer
+// subscribes and repaints at most once per animation frame.
+import type { LogLine } from "../api/types";
+import { parseAnsi, type AnsiSpan } from "./ansi";
+import { detectLevel, type Level } from "./level";
+import { Ring } from "./ring";
+import { compileQuery, lineMatches, MatchList, type SearchOptions } from "./search";
+
+/** One row of the log view: a log line or a marker we insert (container restarts). */
+export interface LogEntry {
+  seq: number;
+  kind: "line" | "marker";
+  service: string;
+  stderr: boolean;
+  ts: string | null;
+  /** Plain text (escape codes removed), capped at the model's line cap. */
+  text: string;
+  /** ANSI styles over `text`, null for uncoloured lines. */
+  spans: AnsiSpan[] | null;
+  /** Characters cut off by the line cap. */
+  cut: number;
+  /** Level, detected on first display. */
+  level?: Level | null;
+}
+
+/** Lines held in memory by default; older ones are evicted. */
+export const DEFAULT_CAPACITY = 100_000;
+/** Longest line kept; the rest is cut and counted. */
+export const DEFAULT_LINE_CAP = 2_000;
+
+/** Level of an entry, computed once. */
+export function levelOf(e: LogEntry): Level | null {
+  if (e.level === undefined) e.level = e.kind === "marker" ? null : detectLevel(e.text);
+  return e.level;
+}
+
+export class LogModel {
+  readonly ring: Ring<LogEntry>;
+  readonly matches = new MatchList();
+  /** Lines the backend reported as dropped (it sends counts when we fall behind). */
+  dropped = 0;
+  /** Lines received since the model was created or cleared. */
+  received = 0;
+  private re: RegExp | null = null;
+  private evicted = 0;
+  private listeners = new Set<() => void>();
+
+  constructor(
+    capacity = DEFAULT_CAPACITY,
+    readonly lineCap = DEFAULT_LINE_CAP,
+  ) {
+    this.ring = new Ring<LogEntry>(capacity);
+  }
+
+  /** Called after every change; keep it cheap (schedule work, don't do it). */
+  subscribe(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  private notify(): void {
+    for (const fn of this.listeners) fn();
+  }
+
+  private toEntry(line: LogLine, seq: number): LogEntry {
+    let raw = line.text;
+    // Bound the parse work on huge lines before we cut the plain text.
+    if (raw.length > this.lineCap * 4) raw = raw.slice(0, this.lineCap * 4);
+    let text = raw;
+    let spans: AnsiSpan[] | null = null;
+    if (raw.indexOf("\x1b") >= 0) {
+      const p = parseAnsi(raw);
+      text = p.text;
+      spans = p.spans.length ? p.spans : null;
+    }
+    if (text.endsWith("\n")) text = text.replace(/\r?\n$/, "");
+    let cut = line.text.length - raw.length;
+    if (text.length > this.lineCap) {
+      cut += text.length - this.lineCap;
+      text = text.slice(0, this.lineCap);
+      if (spans) spans = spans.filter((s) => s.start < text.length).map((s) => ({ ...s, end: Math.min(s.end, text.length) }));
+    }
+    return {
+      seq,
+      kind: "line",
+      service: line.service,
+      stderr: line.stream === "stderr",
+      ts: line.timestamp,
+      text,
+      spans,
+      cut,
+    };
+  }
+
+  private append(e: LogEntry): void {
+    this.evicted += this.ring.push(e);
+    if (this.re && lineMatches(this.re, e.text)) this.matches.add(e.seq);
+  }
+
+  /** Adds a batch from the backend. */
+  ingest(lines: LogLine[], dropped = 0): void {
+    this.dropped += dropped;
+    for (let i = 0; i < lines.length; i++) {
+      this.append(this.toEntry(lines[i], this.ring.endSeq));
+    }
+    this.received += lines.length;
+    if (this.re) this.matches.evictBefore(this.ring.firstSeq);
+    this.notify();
+  }
+
+  /** Inserts a marker row (e.g. "db restarted"). */
+  marker(service: string, text: string, ts: string | null = null): void {
+    this.append({ seq: this.ring.endSeq, kind: "marker", service, stderr: false, ts, text, spans: null, cut: 0 });
+    if (this.re) this.matches.evictBefore(this.ring.firstSeq);
+    this.notify();
+  }
+
+  /** Rows evicted since the last call (the view shifts its scroll position by this many). */
+  takeEvicted(): number {
+    const n = this.evicted;
+    this.evicted = 0;
+    return n;
+  }
+
+  /** Sets the search; rescans the buffer. Returns the regex error, if any. */
+  setSearch(o: SearchOptions): string | null {
+    const c = compileQuery(o);
+    this.re = c.re;
+    this.matches.reset();
+    if (c.re) {
+      const re = c.re;
+      const n = this.ring.size;
+      for (let i = 0; i < n; i++) {
+        const e = this.ring.at(i)!;
+        if (lineMatches(re, e.text)) this.matches.add(e.seq);
+      }
+    }
+    this.notify();
+    return c.error;
+  }
+
+  /** The active search expression (for highlighting visible rows). */
+  get searchRe(): RegExp | null {
+    return this.re;
+  }
+
+  clear(): void {
+    this.ring.clear();
+    this.matches.reset();
+    this.received = 0;
+    this.dropped = 0;
+    this.evicted = 0;
+    this.notify();
+  }
+
+  /** The buffer as text, one line per entry, for download or copy. */
+  toText(withTimestamps = true, withService = true): string {
+    const out: string[] = [];
+    for (const e of this.ring) {
+      let s = "";
+      if (withTimestamps && e.ts) s += e.ts + " ";
+      if (withService) s += e.service + " | ";
+      s += e.kind === "marker" ? `--- ${e.text} ---` : e.text;
+      out.push(s);
+    }
+    return out.join("\n") + "\n";
+  }
+}
