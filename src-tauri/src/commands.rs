@@ -64,6 +64,7 @@ pub async fn create_project(
             db: request.db_port,
             realtime: request.realtime_port,
         },
+        engine: request.engine,
     };
     state
         .call(|app| async move { app.create(req, &sink(&on_progress)).await })

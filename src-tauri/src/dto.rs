@@ -38,6 +38,9 @@ pub struct CreateProjectRequest {
     pub name: String,
     pub db_port: Option<u16>,
     pub realtime_port: Option<u16>,
+    /// `native` or `supabase`; the settings' default when absent.
+    #[serde(default)]
+    pub engine: Option<supalove_core::registry::RealtimeEngine>,
 }
 
 /// Whether a name can be used, checked as the person types.

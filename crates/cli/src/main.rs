@@ -37,9 +37,12 @@ enum Command {
         /// Host port for Postgres (default: a free one from SUPALOVE_DB_PORT_BASE + offset)
         #[arg(long)]
         db_port: Option<u16>,
-        /// Host port reserved for Realtime (default: SUPALOVE_REALTIME_PORT_BASE + offset)
+        /// Host port of Realtime (default: SUPALOVE_REALTIME_PORT_BASE + offset)
         #[arg(long)]
         realtime_port: Option<u16>,
+        /// Realtime engine: native (supalove's own) or supabase (the official image)
+        #[arg(long)]
+        engine: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -231,8 +234,13 @@ async fn run(command: Command) -> anyhow::Result<()> {
             name,
             db_port,
             realtime_port,
+            engine,
             json,
         } => {
+            let engine = engine
+                .as_deref()
+                .map(supalove_core::registry::RealtimeEngine::parse)
+                .transpose()?;
             let app = app().await?;
             let tl = Timeline::new(json);
             let sink = |p: Progress| tl.report(p);
@@ -242,6 +250,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     db: db_port,
                     realtime: realtime_port,
                 },
+                engine,
             };
             let result = app.create(req, &sink).await;
             tl.finish();

@@ -163,10 +163,14 @@ fn doctor_names_each_broken_prerequisite_and_fix_repairs_the_publication() {
         "ok"
     );
 
-    // Engine side: no capture slot yet (the Realtime service is not in this stack).
+    // Engine side: the project's Realtime engine holds the capture slot.
     assert_eq!(
-        check(&fixed, "replication_slot", "no logical replication slot")["status"],
-        "warn"
+        check(
+            &fixed,
+            "replication_slot",
+            "supabase_realtime_replication_slot (pgoutput, active)"
+        )["status"],
+        "ok"
     );
 }
 

@@ -119,10 +119,9 @@ fn killed_mid_provision_then_rerun_converges_without_orphans() {
 
     let card = w.json(&["new", &name]);
     assert_eq!(card["status"], "healthy", "{card}");
-    assert_eq!(
-        containers_named(&format!("project_{name}_")),
-        vec![container]
-    );
+    let mut all = containers_named(&format!("project_{name}_"));
+    all.sort();
+    assert_eq!(all, vec![container, format!("project_{name}_realtime")]);
     let nets = docker(&[
         "network",
         "ls",

@@ -38,7 +38,7 @@ pub fn project_status(record: &ProjectRecord, services: &[ServiceStatus]) -> Pro
     }
     let count = |s: ServiceState| services.iter().filter(|x| x.state == s).count();
     let n = services.len();
-    if n == 0 || count(ServiceState::Missing) == n {
+    if n == 0 || count(ServiceState::Missing) > 0 {
         return ProjectStatus::Missing;
     }
     let down =
@@ -143,6 +143,7 @@ mod tests {
             (vec![Healthy, Stopped], ProjectStatus::Partial),
             (vec![Stopped, Stopped], ProjectStatus::Stopped),
             (vec![Missing], ProjectStatus::Missing),
+            (vec![Healthy, Missing], ProjectStatus::Missing),
         ];
         for (states, want) in cases {
             let services: Vec<_> = states.into_iter().map(svc).collect();

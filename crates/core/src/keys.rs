@@ -58,6 +58,14 @@ fn mac(secret: &str, input: &[u8]) -> Hmac<Sha256> {
     m
 }
 
+/// A secondary secret derived from the project's JWT secret (HMAC-SHA256 of `label`, hex),
+/// `len` characters long, so services get distinct secrets without more keyring entries.
+pub fn derive(secret: &str, label: &str, len: usize) -> String {
+    let bytes = mac(secret, label.as_bytes()).finalize().into_bytes();
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    hex[..len.min(hex.len())].to_string()
+}
+
 /// Checks signature, algorithm and expiry (against `now`), and returns the claims.
 pub fn verify(token: &str, secret: &str, now: u64) -> Result<Map<String, Value>> {
     let bad = |why: &str| Error::InvalidJwt(why.to_string());

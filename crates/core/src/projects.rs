@@ -18,7 +18,7 @@ use crate::ports::{self, PortRequest};
 use crate::provisioner::{
     LogLine, LogOptions, Progress, ProgressSink, Provisioner, RemoveReport, ServiceState, Stage,
 };
-use crate::registry::{ProjectRecord, Registry};
+use crate::registry::{ProjectRecord, RealtimeEngine, Registry};
 use crate::secrets::{self, ProjectSecrets, SecretKind, SecretStore};
 use crate::settings::Settings;
 use crate::template::{self, RenderedStack, TemplateContext};
@@ -49,6 +49,8 @@ pub struct DoctorReport {
 pub struct CreateProject {
     pub name: String,
     pub ports: PortRequest,
+    /// The Realtime engine (default: the settings' default engine).
+    pub engine: Option<crate::registry::RealtimeEngine>,
 }
 
 /// What removing a project deletes and keeps.
@@ -141,16 +143,25 @@ impl<P: Provisioner> Supalove<P> {
                     }
                     let others: Vec<ProjectRecord> = all.clone();
                     let ports = ports::allocate(&self.settings, &others, req.ports)?;
-                    let db_image = if self
-                        .provisioner
-                        .image_present(&self.settings.local_postgres_image)
-                        .await?
+                    let engine = req.engine.unwrap_or(self.settings.default_engine);
+                    // The official engine decodes with wal2json, which only our local image has.
+                    let db_image = if engine == RealtimeEngine::Supabase
+                        || self
+                            .provisioner
+                            .image_present(&self.settings.local_postgres_image)
+                            .await?
                     {
                         self.settings.local_postgres_image.clone()
                     } else {
                         self.settings.postgres_image.clone()
                     };
-                    let record = ProjectRecord::new(req.name.clone(), ports, db_image, keys::now());
+                    let mut record =
+                        ProjectRecord::new(req.name.clone(), ports, db_image, keys::now());
+                    record.realtime_engine = engine;
+                    record.realtime_image = match engine {
+                        RealtimeEngine::Native => self.settings.realtime_image.clone(),
+                        RealtimeEngine::Supabase => self.settings.supabase_realtime_image.clone(),
+                    };
                     self.registry.upsert(&lock, record.clone())?;
                     fresh = true;
                     record
@@ -441,10 +452,7 @@ impl<P: Provisioner> Supalove<P> {
     /// Where a client reaches the project's Realtime service, and the Host header it must send.
     pub async fn realtime_target(&self, name: &str) -> Result<RealtimeTarget> {
         let record = self.registry.get(name)?;
-        Ok(RealtimeTarget {
-            url: format!("ws://127.0.0.1:{}/socket", record.ports.realtime),
-            host: None,
-        })
+        Ok(self.target_of(&record))
     }
 
     /// CPU and memory of the project's running services.
@@ -513,7 +521,6 @@ impl<P: Provisioner> Supalove<P> {
                     Stage::Ready,
                     format!("SELECT 1 answered ({} ms)", took.as_millis()),
                 ));
-                Ok(())
             }
             Err(Error::NotReady {
                 project,
@@ -523,14 +530,111 @@ impl<P: Provisioner> Supalove<P> {
             }) => {
                 progress(Progress::new("db", Stage::Failed, detail.clone()));
                 let last_logs = self.last_logs(&record.id, &service, 20).await;
-                Err(Error::NotReady {
+                return Err(Error::NotReady {
                     project,
                     service,
                     detail,
                     last_logs,
-                })
+                });
             }
-            Err(e) => Err(e),
+            Err(e) => return Err(e),
+        }
+        self.wait_realtime(record, secrets, progress).await
+    }
+
+    /// Waits until the Realtime engine answers its health endpoint and a websocket join
+    /// reaches "Subscribed to PostgreSQL".
+    async fn wait_realtime(
+        &self,
+        record: &ProjectRecord,
+        secrets: &ProjectSecrets,
+        progress: ProgressSink<'_>,
+    ) -> Result<()> {
+        progress(Progress::new(
+            "realtime",
+            Stage::WaitingReady,
+            "waiting for health and a websocket join",
+        ));
+        let started = std::time::Instant::now();
+        let target = self.target_of(record);
+        let keys = self.keys(record, secrets);
+        let (path, bearer) = match record.realtime_engine {
+            RealtimeEngine::Native => ("/health", None),
+            RealtimeEngine::Supabase => {
+                ("/api/tenants/realtime-dev/health", Some(keys.anon.as_str()))
+            }
+        };
+        let mut last;
+        let mut tries: u32 = 0;
+        loop {
+            match crate::ready::http_status(
+                record.ports.realtime,
+                path,
+                target.host.as_deref(),
+                bearer,
+            )
+            .await
+            {
+                Ok(200) => match crate::ready::probe_realtime_join(
+                    &target.url,
+                    target.host.as_deref(),
+                    &keys.anon,
+                )
+                .await
+                {
+                    Ok(()) => {
+                        progress(Progress::new(
+                            "realtime",
+                            Stage::Ready,
+                            format!(
+                                "healthy, websocket join subscribed ({} ms)",
+                                started.elapsed().as_millis()
+                            ),
+                        ));
+                        return Ok(());
+                    }
+                    Err(e) => last = format!("websocket join: {e}"),
+                },
+                Ok(code) => last = format!("{path} answered HTTP {code}"),
+                Err(e) => last = e,
+            }
+            tries += 1;
+            let mut failure = None;
+            if tries.is_multiple_of(10) {
+                let status = self.provisioner.status(&record.id).await?;
+                if let Some(s) = status.iter().find(|s| s.service == "realtime") {
+                    if matches!(s.state, ServiceState::Stopped | ServiceState::Missing) {
+                        failure = Some(format!(
+                            "the container stopped (exit code {})",
+                            s.exit_code.unwrap_or(-1)
+                        ));
+                    }
+                }
+            }
+            if failure.is_none() && started.elapsed() > READY_TIMEOUT {
+                failure = Some(format!(
+                    "not ready after {}s: {last}",
+                    READY_TIMEOUT.as_secs()
+                ));
+            }
+            if let Some(detail) = failure {
+                progress(Progress::new("realtime", Stage::Failed, detail.clone()));
+                return Err(Error::NotReady {
+                    project: record.name.clone(),
+                    service: "realtime".into(),
+                    detail,
+                    last_logs: self.last_logs(&record.id, "realtime", 20).await,
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn target_of(&self, record: &ProjectRecord) -> RealtimeTarget {
+        RealtimeTarget {
+            url: format!("ws://127.0.0.1:{}/socket", record.ports.realtime),
+            host: (record.realtime_engine == RealtimeEngine::Supabase)
+                .then(|| "realtime-dev".to_string()),
         }
     }
 
@@ -553,6 +657,12 @@ impl<P: Provisioner> Supalove<P> {
             id: record.id.clone(),
             template_version: record.template_version,
             db_image: record.db_image.clone(),
+            realtime_engine: record.realtime_engine.as_str().into(),
+            realtime_image: if record.realtime_image.is_empty() {
+                self.settings.realtime_image.clone()
+            } else {
+                record.realtime_image.clone()
+            },
         };
         template::render(&ctx, &self.stack_env(record, secrets))
     }
@@ -572,6 +682,15 @@ impl<P: Provisioner> Supalove<P> {
             ("JWT_SECRET", secrets.jwt_secret.clone()),
             ("ANON_KEY", keys.anon),
             ("SERVICE_ROLE_KEY", keys.service_role),
+            // The official engine's own secrets, derived so they need no keyring entries.
+            (
+                "REALTIME_DB_ENC_KEY",
+                keys::derive(&secrets.jwt_secret, "supabase-realtime-db-enc-key", 16),
+            ),
+            (
+                "REALTIME_SECRET_KEY_BASE",
+                keys::derive(&secrets.jwt_secret, "supabase-realtime-secret-key-base", 64),
+            ),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
@@ -601,13 +720,36 @@ impl<P: Provisioner> Supalove<P> {
         // Docker's healthcheck lags our own probe by up to an interval: a database that
         // answers SELECT 1 is healthy, whatever the last healthcheck said.
         for s in services.iter_mut() {
-            if s.service == "db"
-                && s.state == ServiceState::Starting
-                && crate::ready::probe_db(record.ports.db, &secrets.db_password)
+            if s.state != ServiceState::Starting {
+                continue;
+            }
+            let answers = match s.service.as_str() {
+                "db" => crate::ready::probe_db(record.ports.db, &secrets.db_password)
                     .await
-                    .is_ok()
-            {
+                    .is_ok(),
+                "realtime" if record.realtime_engine == RealtimeEngine::Native => {
+                    crate::ready::http_status(record.ports.realtime, "/health", None, None).await
+                        == Ok(200)
+                }
+                _ => false,
+            };
+            if answers {
                 s.state = ServiceState::Healthy;
+            }
+        }
+        // A service of the stack without a container is missing (removed behind our back).
+        if let Ok(stack) = self.render(record, secrets) {
+            for (service, spec) in &stack.spec.services {
+                if !services.iter().any(|s| &s.service == service) {
+                    services.push(crate::provisioner::ServiceStatus {
+                        service: service.clone(),
+                        container: spec.container_name.clone(),
+                        state: ServiceState::Missing,
+                        image: Some(spec.image.clone()),
+                        exit_code: None,
+                        started_at: None,
+                    });
+                }
             }
         }
         let status = card::project_status(record, &services);

@@ -79,3 +79,87 @@ fn not_ready(project: &str, detail: String) -> Error {
         last_logs: Vec::new(),
     }
 }
+
+/// `GET path` on 127.0.0.1:`port`; the HTTP status, or why there was none.
+pub async fn http_status(
+    port: u16,
+    path: &str,
+    host: Option<&str>,
+    bearer: Option<&str>,
+) -> std::result::Result<u16, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::time::timeout(
+        Duration::from_secs(2),
+        tokio::net::TcpStream::connect(("127.0.0.1", port)),
+    )
+    .await
+    .map_err(|_| "connect timed out".to_string())?
+    .map_err(|e| e.to_string())?;
+    let mut req = format!(
+        "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
+        host.unwrap_or("127.0.0.1")
+    );
+    if let Some(token) = bearer {
+        req.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    }
+    req.push_str("\r\n");
+    stream
+        .write_all(req.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut head = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(3), stream.read(&mut head))
+        .await
+        .map_err(|_| "no answer".to_string())?
+        .map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&head[..n]);
+    text.split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("not an HTTP answer: {text:?}"))
+}
+
+/// Joins a channel and sends a broadcast to itself (self + ack): the proof that a client can
+/// really connect, authenticate, join and receive. postgres_changes are not needed for this
+/// (a fresh project has no published table yet, which the engine rightly refuses to bind).
+pub async fn probe_realtime_join(
+    url: &str,
+    host: Option<&str>,
+    token: &str,
+) -> std::result::Result<(), String> {
+    let mut options = supalove_client::ClientOptions::new(url);
+    options.host = host.map(str::to_string);
+    options.reconnect = false;
+    options.reply_timeout = Duration::from_secs(5);
+    let (client, mut events) = supalove_client::connect(options, token)
+        .await
+        .map_err(|e| e.to_string())?;
+    let topic = supalove_client::topic("supalove-readiness");
+    let config = supalove_client::ChannelConfig {
+        broadcast_self: true,
+        broadcast_ack: true,
+        ..Default::default()
+    };
+    let result = async {
+        client.join(&topic, &config).await.map_err(|e| e.to_string())?;
+        client
+            .broadcast(&topic, "ping", serde_json::json!({ "from": "supalove" }), true)
+            .await
+            .map_err(|e| e.to_string())?;
+        let deadline = tokio::time::sleep(Duration::from_secs(5));
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                ev = events.recv() => match ev {
+                    Some(supalove_client::Event::Broadcast { event, .. }) if event == "ping" => return Ok(()),
+                    Some(_) => {}
+                    None => return Err("the socket closed".to_string()),
+                },
+                _ = &mut deadline => return Err("our own broadcast did not come back within 5 s".to_string()),
+            }
+        }
+    }
+    .await;
+    client.close();
+    result
+}

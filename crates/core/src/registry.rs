@@ -13,7 +13,41 @@ use crate::error::{Error, Result};
 use crate::ports::Ports;
 
 /// Version of the stack template a project was created with.
-pub const TEMPLATE_VERSION: u32 = 1;
+pub const TEMPLATE_VERSION: u32 = 2;
+
+/// Which Realtime server a project runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub enum RealtimeEngine {
+    /// supalove's own engine (`supalove/realtime`), configured by the project plan's variables.
+    #[default]
+    Native,
+    /// The official `supabase/realtime` image, configured as its own source expects.
+    Supabase,
+}
+
+impl RealtimeEngine {
+    /// Parses `native` or `supabase`.
+    pub fn parse(text: &str) -> Result<Self> {
+        match text {
+            "native" => Ok(RealtimeEngine::Native),
+            "supabase" => Ok(RealtimeEngine::Supabase),
+            other => Err(Error::InvalidSetting {
+                name: "engine".into(),
+                reason: format!("{other:?} is neither `native` nor `supabase`"),
+            }),
+        }
+    }
+
+    /// The name used in templates and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RealtimeEngine::Native => "native",
+            RealtimeEngine::Supabase => "supabase",
+        }
+    }
+}
 
 /// One project as it was asked for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,6 +60,12 @@ pub struct ProjectRecord {
     pub ports: Ports,
     /// Postgres image chosen when the project was created.
     pub db_image: String,
+    /// The Realtime server of the stack.
+    #[serde(default)]
+    pub realtime_engine: RealtimeEngine,
+    /// Realtime image chosen when the project was created (empty: from the settings).
+    #[serde(default)]
+    pub realtime_image: String,
     /// Stack template version.
     pub template_version: u32,
     /// Creation time, seconds since the Unix epoch; also the `iat` of the derived keys.
@@ -43,6 +83,8 @@ impl ProjectRecord {
             name,
             ports,
             db_image,
+            realtime_engine: RealtimeEngine::Native,
+            realtime_image: String::new(),
             template_version: TEMPLATE_VERSION,
             created_at,
             provisioned: false,

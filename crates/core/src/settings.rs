@@ -23,6 +23,12 @@ pub struct Settings {
     pub local_postgres_image: String,
     /// Which secret store to use.
     pub secret_store: SecretStoreKind,
+    /// Image of supalove's native Realtime engine (built by `scripts/build-images.sh`).
+    pub realtime_image: String,
+    /// Image of the official Realtime server, for projects that choose it.
+    pub supabase_realtime_image: String,
+    /// Engine of new projects unless asked otherwise.
+    pub default_engine: crate::registry::RealtimeEngine,
     /// Docker endpoint chosen in the app's settings (`DOCKER_HOST` still wins).
     pub docker_host: Option<String>,
 }
@@ -36,6 +42,8 @@ pub struct AppSettings {
     pub db_port_base: u16,
     pub realtime_port_base: u16,
     pub key_lifetime_days: u32,
+    #[serde(default)]
+    pub default_engine: crate::registry::RealtimeEngine,
 }
 
 /// The secret stores supalove can use.
@@ -93,6 +101,18 @@ impl Settings {
             postgres_image: env_str("SUPALOVE_POSTGRES_IMAGE", "postgres:15"),
             local_postgres_image: env_str("SUPALOVE_LOCAL_POSTGRES_IMAGE", "supalove/postgres:15"),
             secret_store,
+            realtime_image: env_str(
+                "SUPALOVE_REALTIME_IMAGE",
+                concat!("supalove/realtime:", env!("CARGO_PKG_VERSION")),
+            ),
+            supabase_realtime_image: env_str(
+                "SUPALOVE_SUPABASE_REALTIME_IMAGE",
+                "supabase/realtime:v2.28.32",
+            ),
+            default_engine: match std::env::var("SUPALOVE_ENGINE") {
+                Ok(e) if !e.is_empty() => crate::registry::RealtimeEngine::parse(&e)?,
+                _ => file.default_engine,
+            },
             docker_host: file.docker_host,
         };
         s.check_ranges()?;
@@ -106,6 +126,7 @@ impl Settings {
             db_port_base: self.db_port_base,
             realtime_port_base: self.realtime_port_base,
             key_lifetime_days: (self.key_lifetime_secs / 86_400) as u32,
+            default_engine: self.default_engine,
         }
     }
 
@@ -167,6 +188,7 @@ impl Default for AppSettings {
             db_port_base: 54400,
             realtime_port_base: 8000,
             key_lifetime_days: DEFAULT_KEY_LIFETIME_DAYS as u32,
+            default_engine: crate::registry::RealtimeEngine::Native,
         }
     }
 }

@@ -36,6 +36,9 @@ pub struct TemplateContext {
     pub id: String,
     pub template_version: u32,
     pub db_image: String,
+    /// `native` or `supabase`.
+    pub realtime_engine: String,
+    pub realtime_image: String,
 }
 
 /// A file a provisioner must place in a container before its first start.
@@ -171,6 +174,10 @@ mod tests {
             ("DB_PASSWORD", "pw"),
             ("DB_PORT", "54401"),
             ("REALTIME_PORT", "8001"),
+            ("JWT_SECRET", "jwt-secret"),
+            ("ANON_KEY", "anon-key"),
+            ("REALTIME_DB_ENC_KEY", "0123456789abcdef"),
+            ("REALTIME_SECRET_KEY_BASE", "k".repeat(64).as_str()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -181,8 +188,10 @@ mod tests {
         TemplateContext {
             project: "shop".into(),
             id: "shop".into(),
-            template_version: 1,
+            template_version: 2,
             db_image: "supalove/postgres:15".into(),
+            realtime_engine: "native".into(),
+            realtime_image: "supalove/realtime:0.1.0".into(),
         }
     }
 
@@ -209,7 +218,104 @@ mod tests {
         assert!(init.contains(&"/docker-entrypoint-initdb.d/00-supalove-roles.sql"));
         let sql = String::from_utf8(r.uploads[1].contents.clone()).unwrap();
         assert!(sql.contains("CREATE PUBLICATION supabase_realtime"));
-        assert_eq!(r.spec.start_order().unwrap(), ["db"]);
+        assert_eq!(r.spec.start_order().unwrap(), ["db", "realtime"]);
+    }
+
+    #[test]
+    fn native_realtime_gets_exactly_the_plan_environment() {
+        let r = render(&ctx(), &env()).unwrap();
+        let rt = &r.spec.services["realtime"];
+        assert_eq!(rt.container_name, "project_shop_realtime");
+        assert_eq!(rt.image, "supalove/realtime:0.1.0");
+        let want: std::collections::BTreeMap<String, String> = [
+            ("PORT", "4000"),
+            ("DB_HOST", "db"),
+            ("DB_PORT", "5432"),
+            ("DB_NAME", "app"),
+            ("DB_USER", "app"),
+            ("DB_PASSWORD", "pw"),
+            ("JWT_SECRET", "jwt-secret"),
+            ("REPLICATION_MODE", "RLS"),
+            ("REPLICATION_POLL_INTERVAL", "100"),
+            ("SECURE_CHANNELS", "true"),
+            ("SLOT_NAME", "supabase_realtime_replication_slot"),
+            ("TEMPORARY_SLOT", "true"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        assert_eq!(rt.environment, want);
+        let ports = rt.port_bindings().unwrap();
+        assert_eq!(
+            (
+                ports[0].host_ip.to_string().as_str(),
+                ports[0].host_port,
+                ports[0].container_port
+            ),
+            ("127.0.0.1", 8001, 4000)
+        );
+        assert_eq!(rt.depends_on["db"].condition, "service_healthy");
+    }
+
+    #[test]
+    fn supabase_realtime_follows_its_own_recipe() {
+        let mut c = ctx();
+        c.realtime_engine = "supabase".into();
+        c.realtime_image = "supabase/realtime:v2.28.32".into();
+        let r = render(&c, &env()).unwrap();
+        let rt = &r.spec.services["realtime"];
+        assert_eq!(rt.image, "supabase/realtime:v2.28.32");
+        let e = &rt.environment;
+        for (k, v) in [
+            ("PORT", "4000"),
+            ("DB_HOST", "db"),
+            ("DB_PORT", "5432"),
+            ("DB_USER", "app"),
+            ("DB_PASSWORD", "pw"),
+            ("DB_NAME", "app"),
+            ("DB_AFTER_CONNECT_QUERY", "SET search_path TO _realtime"),
+            ("API_JWT_SECRET", "jwt-secret"),
+            ("METRICS_JWT_SECRET", "jwt-secret"),
+            ("FLY_APP_NAME", "realtime"),
+            ("APP_NAME", "realtime"),
+            ("ERL_AFLAGS", "-proto_dist inet_tcp"),
+            ("DNS_NODES", "''"),
+            ("ENABLE_TAILSCALE", "false"),
+            ("RLIMIT_NOFILE", ""),
+        ] {
+            assert_eq!(e.get(k).map(String::as_str), Some(v), "{k}");
+        }
+        assert_eq!(
+            e["DB_ENC_KEY"].len(),
+            16,
+            "DB_ENC_KEY must be exactly 16 bytes"
+        );
+        assert_eq!(e["SECRET_KEY_BASE"].len(), 64);
+        for v0 in [
+            "SECURE_CHANNELS",
+            "JWT_SECRET",
+            "REPLICATION_MODE",
+            "SLOT_NAME",
+            "TEMPORARY_SLOT",
+            "REPLICATION_POLL_INTERVAL",
+        ] {
+            assert!(!e.contains_key(v0), "{v0} is a v0-only variable");
+        }
+        assert_eq!(
+            rt.command,
+            ["sh", "-c", "/app/bin/migrate && /app/bin/realtime eval 'Realtime.Release.seeds(Realtime.Repo)' && /app/bin/server"]
+        );
+        assert!(
+            rt.networks["default"]
+                .aliases
+                .contains(&"realtime-dev".to_string()),
+            "tenant from Host"
+        );
+        let hc = rt.healthcheck.as_ref().unwrap().test.join(" ");
+        assert!(
+            hc.contains("/api/tenants/realtime-dev/health") && hc.contains("Bearer anon-key"),
+            "{hc}"
+        );
     }
 
     #[test]

@@ -23,7 +23,8 @@ pub async fn containers(docker: &Docker, id: &str) -> Result<Vec<ContainerSummar
         .list_containers(Some(opts))
         .await
         .map_err(docker_error)?;
-    list.sort_by_key(|c| c.created.unwrap_or(0));
+    // Creation order is dependency order; `db` before the rest breaks same-second ties.
+    list.sort_by_key(|c| (c.created.unwrap_or(0), service_of(c) != "db"));
     Ok(list)
 }
 

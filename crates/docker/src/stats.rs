@@ -68,5 +68,6 @@ pub async fn stats(docker: &Docker, id: &str) -> Result<Vec<ServiceStats>> {
             memory_limit_bytes: mem.limit.unwrap_or(0),
         });
     }
+    out.sort_by(|a, b| a.service.cmp(&b.service));
     Ok(out)
 }

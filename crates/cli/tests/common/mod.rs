@@ -26,8 +26,9 @@ impl World {
     pub fn new(slot: u16) -> World {
         World {
             home: tempfile::tempdir().expect("temp home"),
-            db_base: 56000 + slot * 100,
-            realtime_base: 9000 + slot * 100,
+            // Below Linux's ephemeral range (32768+), where outgoing connections take ports.
+            db_base: 20000 + slot * 100,
+            realtime_base: 26000 + slot * 100,
             names: Mutex::new(Vec::new()),
         }
     }
