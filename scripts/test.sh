@@ -36,6 +36,10 @@ echo "== tests (real dockerd, real Postgres, real Secret Service)"
 export SUPALOVE_PULL=never   # tests never pull
 scripts/with-keyring.sh cargo test --workspace --locked -- --test-threads "${SUPALOVE_TEST_THREADS:-4}"
 
+echo "== the official clients (realtime-js, supabase-js) against a provisioned project"
+npm ci --prefix e2e --no-audit --no-fund --loglevel=error
+scripts/with-keyring.sh node --test --test-concurrency=1 e2e/realtime-js.test.mjs
+
 if [ -x scripts/test-realtime.sh ]; then
   echo "== realtime engine"
   scripts/test-realtime.sh
