@@ -18,3 +18,4 @@ export type { ServiceStats } from "./bindings/ServiceStats";
 export type { ServiceStatus } from "./bindings/ServiceStatus";
 export type { Stage } from "./bindings/Stage";
 export type { StatusEvent } from "./bindings/StatusEvent";
+export type { RealtimeEngine } from "./bindings/RealtimeEngine";

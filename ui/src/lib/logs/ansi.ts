@@ -111,10 +111,7 @@ export function parseAnsi(raw: string): ParsedAnsi {
     if (kind === "[") {
       let j = esc + 2;
       while (j < raw.length && !(raw.charCodeAt(j) >= 0x40 && raw.charCodeAt(j) <= 0x7e)) j++;
-      if (j >= raw.length) {
-        i = raw.length;
-        break;
-      }
+      if (j >= raw.length) break; // unterminated sequence: drop the rest
       if (raw[j] === "m") {
         const body = raw.slice(esc + 2, j);
         const params = body === "" ? [] : body.split(/[;:]/).map((x) => (x === "" ? 0 : Number(x)));
@@ -129,10 +126,7 @@ export function parseAnsi(raw: string): ParsedAnsi {
       const bel = raw.indexOf("\x07", esc + 2);
       const st = raw.indexOf("\x1b\\", esc + 2);
       const ends = [bel, st].filter((x) => x >= 0);
-      if (ends.length === 0) {
-        i = raw.length;
-        break;
-      }
+      if (ends.length === 0) break;
       const end = Math.min(...ends);
       i = end + (end === st ? 2 : 1);
     } else {

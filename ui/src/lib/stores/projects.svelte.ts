@@ -1,0 +1,187 @@
+// Projects: the cards, live updates from the engine's event stream, per-project
+// operations in flight (with their progress timelines), and container stats.
+import { api, asCommandError } from "../api/commands";
+import type { CommandError, Progress, ProjectCard, RemoveReport, ServiceStats, StatusEvent } from "../api/types";
+import { docker } from "./docker.svelte";
+import { applyProgress, type ServiceRow } from "./timeline";
+import { toasts } from "./toasts.svelte";
+
+export type Action = "start" | "stop" | "restart" | "remove";
+
+/** An operation running on a project, with its live timeline. */
+export interface Operation {
+  action: Action;
+  rows: ServiceRow[];
+}
+
+export const STATS_POLL_MS = 2000;
+
+/** Statuses in which containers run and have stats. */
+export function isRunning(c: ProjectCard): boolean {
+  return c.status === "healthy" || c.status === "starting" || c.status === "unhealthy" || c.status === "partial";
+}
+
+class ProjectsStore {
+  cards = $state<ProjectCard[]>([]);
+  loaded = $state(false);
+  error = $state<CommandError | null>(null);
+  ops = $state<Record<string, Operation>>({});
+  stats = $state<Record<string, ServiceStats[]>>({});
+  private eventsId: number | null = null;
+  private eventListeners = new Set<(e: StatusEvent) => void>();
+  private pending = new Map<string, ReturnType<typeof setTimeout>>();
+  private statsTimer: ReturnType<typeof setInterval> | null = null;
+
+  byName(name: string): ProjectCard | undefined {
+    return this.cards.find((c) => c.name === name);
+  }
+
+  async refresh(): Promise<void> {
+    try {
+      this.cards = await api.listProjects();
+      this.error = null;
+    } catch (e) {
+      this.error = asCommandError(e);
+      docker.suspect();
+    } finally {
+      this.loaded = true;
+    }
+  }
+
+  /** Re-reads one card (after an event or an action); drops it when it no longer exists. */
+  async refreshOne(name: string): Promise<void> {
+    try {
+      const card = await api.showProject(name);
+      this.upsert(card);
+    } catch (e) {
+      const err = asCommandError(e);
+      if (err.kind === "not_found") this.cards = this.cards.filter((c) => c.name !== name);
+    }
+  }
+
+  upsert(card: ProjectCard): void {
+    const i = this.cards.findIndex((c) => c.name === card.name);
+    if (i < 0) this.cards = [...this.cards, card];
+    else {
+      const next = this.cards.slice();
+      next[i] = card;
+      this.cards = next;
+    }
+  }
+
+  /** Listens to engine events; each refreshes the card it concerns (coalesced per project). */
+  async watch(): Promise<void> {
+    if (this.eventsId !== null) return;
+    try {
+      this.eventsId = await api.watchEvents((ev) => this.onEvent(ev));
+    } catch {
+      // Docker may be down; the reconnect hook calls watch() again.
+    }
+  }
+
+  async unwatch(): Promise<void> {
+    if (this.eventsId === null) return;
+    const id = this.eventsId;
+    this.eventsId = null;
+    await api.closeEvents(id).catch(() => {});
+  }
+
+  /** Subscribes to raw status events (the log viewer marks restarts with them). */
+  onStatusEvent(fn: (e: StatusEvent) => void): () => void {
+    this.eventListeners.add(fn);
+    return () => this.eventListeners.delete(fn);
+  }
+
+  private onEvent(ev: StatusEvent): void {
+    for (const fn of this.eventListeners) fn(ev);
+    const card = this.cards.find((c) => c.name === ev.project || c.id === ev.project);
+    const name = card?.name ?? ev.project;
+    if (this.pending.has(name)) return;
+    this.pending.set(
+      name,
+      setTimeout(() => {
+        this.pending.delete(name);
+        void this.refreshOne(name);
+      }, 150),
+    );
+  }
+
+  private track(name: string, action: Action): (p: Progress) => void {
+    this.ops = { ...this.ops, [name]: { action, rows: [] } };
+    return (p) => {
+      const op = this.ops[name];
+      if (!op) return;
+      this.ops = { ...this.ops, [name]: { ...op, rows: applyProgress(op.rows, p) } };
+    };
+  }
+
+  private done(name: string): void {
+    const { [name]: _, ...rest } = this.ops;
+    this.ops = rest;
+  }
+
+  /** Start, stop or restart a project from its card. */
+  async act(name: string, action: "start" | "stop" | "restart"): Promise<void> {
+    if (this.ops[name]) return;
+    const onProgress = this.track(name, action);
+    try {
+      const fn = action === "start" ? api.startProject : action === "stop" ? api.stopProject : api.restartProject;
+      const card = await fn(name, onProgress);
+      this.upsert(card);
+      toasts.show(`${name}: ${action === "stop" ? "stopped" : action === "start" ? "started" : "restarted"}`);
+    } catch (e) {
+      const err = asCommandError(e);
+      toasts.error(err, `${action} ${name}: `);
+      if (err.kind === "docker_unavailable") docker.suspect();
+      void this.refreshOne(name);
+    } finally {
+      this.done(name);
+    }
+  }
+
+  async remove(name: string, volumes: boolean): Promise<RemoveReport | null> {
+    const onProgress = this.track(name, "remove");
+    try {
+      const report = await api.removeProject(name, volumes, onProgress);
+      this.cards = this.cards.filter((c) => c.name !== name);
+      const { [name]: _, ...rest } = this.stats;
+      this.stats = rest;
+      toasts.show(`${name} deleted${volumes ? " with its data" : "; data volumes kept"}`);
+      return report;
+    } catch (e) {
+      toasts.error(asCommandError(e), `delete ${name}: `);
+      void this.refreshOne(name);
+      return null;
+    } finally {
+      this.done(name);
+    }
+  }
+
+  /** Polls container stats of running projects every 2 s. */
+  startStats(): void {
+    if (this.statsTimer) return;
+    const tick = async () => {
+      const running = this.cards.filter(isRunning);
+      const next: Record<string, ServiceStats[]> = {};
+      await Promise.all(
+        running.map(async (c) => {
+          try {
+            next[c.name] = await api.projectStats(c.name);
+          } catch {
+            // A container may be going away; the next tick tries again.
+          }
+        }),
+      );
+      this.stats = next;
+    };
+    void tick();
+    this.statsTimer = setInterval(tick, STATS_POLL_MS);
+  }
+
+  stopStats(): void {
+    if (this.statsTimer) clearInterval(this.statsTimer);
+    this.statsTimer = null;
+  }
+}
+
+export const projects = new ProjectsStore();
