@@ -1,5 +1,5 @@
 //! `supalove-bench [rounds]`: provision -> ready for one project, against
-//! (a) the floor: `docker run` of the same image until `pg_isready` answers, and
+//! (a) the floor: `docker run` of the same images until `pg_isready` and the engine's /health answer, and
 //! (b) `docker-compose up -d` of the exported project until Docker reports it healthy.
 //! Prints a table of medians and ratios. It measures; it asserts nothing.
 //!
@@ -21,6 +21,8 @@ fn main() -> anyhow::Result<()> {
     let home = tempfile::tempdir()?;
     let image = std::env::var("SUPALOVE_LOCAL_POSTGRES_IMAGE")
         .unwrap_or_else(|_| "supalove/postgres:15".into());
+    let realtime_image = std::env::var("SUPALOVE_REALTIME_IMAGE")
+        .unwrap_or_else(|_| concat!("supalove/realtime:", env!("CARGO_PKG_VERSION")).into());
     let run = |args: &[&str]| -> anyhow::Result<String> {
         let out = Command::new(&supalove)
             .args(args)
@@ -50,7 +52,7 @@ fn main() -> anyhow::Result<()> {
 
     let (mut floor, mut compose, mut ours) = (Vec::new(), Vec::new(), Vec::new());
     for round in 1..=rounds {
-        floor.push(floor_round(&image, round)?);
+        floor.push(floor_round(&image, &realtime_image, round)?);
         compose.push(compose_round(export_dir.path())?);
         let name = format!("bench-{round}");
         let t = Instant::now();
@@ -69,9 +71,9 @@ fn main() -> anyhow::Result<()> {
     println!("\nprovision -> ready, one project, image present, {rounds} rounds (ms)\n");
     println!("{:<44} {:>8} {:>8} {:>8}", "", "median", "min", "max");
     for (label, xs) in [
-        ("(a) docker run + pg_isready (floor)", &floor),
-        ("(b) docker-compose up -d of export + healthy", &compose),
-        ("supalove new (CLI, SELECT 1 answered)", &ours),
+        ("(a) docker run db+realtime until ready (floor)", &floor),
+        ("(b) docker-compose up -d of export, healthy", &compose),
+        ("supalove new (SELECT 1 + websocket join)", &ours),
     ] {
         println!(
             "{label:<44} {:>8} {:>8} {:>8}",
@@ -92,15 +94,23 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn floor_round(image: &str, round: usize) -> anyhow::Result<Duration> {
+fn floor_round(image: &str, realtime_image: &str, round: usize) -> anyhow::Result<Duration> {
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let name = format!("supalove_bench_floor_{round}");
+    let rt_port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let net = format!("supalove_bench_floor_{round}");
+    let db = format!("{net}_db");
+    let rt = format!("{net}_realtime");
     let t = Instant::now();
+    docker(&["network", "create", &net])?;
     docker(&[
         "run",
         "-d",
         "--name",
-        &name,
+        &db,
+        "--network",
+        &net,
+        "--network-alias",
+        "db",
         "-p",
         &format!("127.0.0.1:{port}:5432"),
         "-e",
@@ -114,33 +124,84 @@ fn floor_round(image: &str, round: usize) -> anyhow::Result<Duration> {
         "-c",
         "wal_level=logical",
     ])?;
+    docker(&[
+        "run",
+        "-d",
+        "--name",
+        &rt,
+        "--network",
+        &net,
+        "-p",
+        &format!("127.0.0.1:{rt_port}:4000"),
+        "-e",
+        "DB_HOST=db",
+        "-e",
+        "DB_PORT=5432",
+        "-e",
+        "DB_NAME=app",
+        "-e",
+        "DB_USER=app",
+        "-e",
+        "DB_PASSWORD=bench",
+        "-e",
+        "JWT_SECRET=bench-secret-bench-secret-bench-secret",
+        "-e",
+        "REPLICATION_MODE=RLS",
+        "-e",
+        "REPLICATION_POLL_INTERVAL=100",
+        "-e",
+        "SECURE_CHANNELS=true",
+        "-e",
+        "SLOT_NAME=supabase_realtime_replication_slot",
+        "-e",
+        "TEMPORARY_SLOT=true",
+        realtime_image,
+    ])?;
+    let mut db_ready = false;
     loop {
-        let ok = Command::new("pg_isready")
-            .args([
-                "-q",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-                "-U",
-                "app",
-                "-d",
-                "app",
-            ])
-            .status()?
-            .success();
-        if ok {
+        if !db_ready {
+            db_ready = Command::new("pg_isready")
+                .args([
+                    "-q",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &port.to_string(),
+                    "-U",
+                    "app",
+                    "-d",
+                    "app",
+                ])
+                .status()?
+                .success();
+        }
+        if db_ready && http_ok(rt_port) {
             break;
         }
         anyhow::ensure!(
             t.elapsed() < Duration::from_secs(120),
-            "floor container never became ready"
+            "floor containers never became ready"
         );
         std::thread::sleep(Duration::from_millis(10));
     }
     let took = t.elapsed();
-    docker(&["rm", "-f", "-v", &name])?;
+    docker(&["rm", "-f", "-v", &rt, &db])?;
+    docker(&["network", "rm", &net])?;
     Ok(took)
+}
+
+/// True when the engine's /health answers 200.
+fn http_ok(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
+    if s.write_all(b"GET /health HTTP/1.0\r\n\r\n").is_err() {
+        return false;
+    }
+    let mut buf = [0u8; 16];
+    matches!(s.read(&mut buf), Ok(n) if String::from_utf8_lossy(&buf[..n]).contains(" 200"))
 }
 
 fn compose_round(dir: &Path) -> anyhow::Result<Duration> {
