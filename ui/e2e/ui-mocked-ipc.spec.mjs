@@ -1,0 +1,269 @@
+// End-to-end UI tests of the production bundle (ui/dist) in headless Chromium, with the
+// Tauri backend MOCKED through @tauri-apps/api/mocks (e2e/mock-backend.ts). No Docker,
+// no Rust: this proves the UI's behaviour against the command contract.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { launch, mockedPage, serveDist, shot } from "./harness.mjs";
+
+let server;
+let browser;
+
+before(async () => {
+  server = await serveDist();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+const tid = (id) => `[data-testid="${id}"]`;
+
+describe("supalove UI with a mocked backend (mocked IPC)", () => {
+  let page;
+  let errors;
+
+  before(async () => {
+    ({ page, errors } = await mockedPage(browser, server.url, { stepMs: 60 }));
+  });
+
+  it("shows an empty state that teaches the first click", async () => {
+    await page.waitForSelector(tid("empty-state"));
+    assert.match(await page.textContent(tid("empty-state")), /New project/);
+    await shot(page, "01-projects-empty.png");
+  });
+
+  it("validates the name as you type and refuses bad names", async () => {
+    await page.click(tid("new-project"));
+    await page.fill(tid("name-input"), "Bad_Name");
+    await page.waitForSelector(`${tid("name-check")}[data-state="bad"]`);
+    assert.match(await page.textContent(tid("name-check")), /lowercase/);
+    assert.equal(await page.isDisabled(tid("create-submit")), true);
+    await page.fill(tid("name-input"), "my-app");
+    await page.waitForSelector(`${tid("name-check")}[data-state="ok"]`);
+    assert.equal(await page.isDisabled(tid("create-submit")), false);
+    await shot(page, "02-new-project-form.png");
+  });
+
+  it("creates a project and shows a live per-service timeline that reaches ready", async () => {
+    await page.click(tid("create-submit"));
+    await page.waitForSelector(tid("pull-progress-db"));
+    await shot(page, "03-new-project-pulling.png");
+    await page.waitForSelector(`${tid("timeline-realtime")}[data-stage="ready"]`, { timeout: 10_000 });
+    await page.waitForSelector(tid("create-done"));
+    assert.equal(await page.getAttribute(tid("timeline-db"), "data-stage"), "ready");
+    await shot(page, "04-new-project-ready.png");
+    const req = await page.evaluate(() => window.__mock.calls("create_project")[0].request);
+    assert.deepEqual(req, { name: "my-app", db_port: null, realtime_port: null, engine: null });
+    await page.click(tid("create-close"));
+  });
+
+  it("shows the card with db_url, realtime_url, masked keys, ports and stats", async () => {
+    await page.waitForSelector(tid("card-my-app"));
+    assert.match(await page.textContent(tid("db-url-my-app")), /^postgresql:\/\/app:.*@127\.0\.0\.1:54320\/app$/);
+    assert.equal(await page.textContent(tid("realtime-url-my-app")), "ws://127.0.0.1:8000/socket");
+    assert.equal(await page.getAttribute(tid("status-my-app"), "data-status"), "healthy");
+    const masked = await page.textContent(tid("anon-my-app"));
+    assert.match(masked, /•{10}/);
+    await page.click(tid("reveal-anon-my-app"));
+    assert.match(await page.textContent(tid("anon-my-app")), /^eyJ[\w.-]+$/);
+    await page.click(tid("copy-anon-my-app"));
+    assert.match(await page.evaluate(() => navigator.clipboard.readText()), /^eyJ/);
+    await page.click(tid("reveal-anon-my-app"));
+    await page.waitForFunction(() => /mem/.test(document.querySelector('[data-testid="stats-my-app"]').textContent));
+    assert.match(await page.textContent(tid("stats-my-app")), /79\.6 MB/);
+    await shot(page, "05-projects-card.png");
+  });
+
+  it("stops then starts the project from its card", async () => {
+    await page.click(tid("action-stop-my-app"));
+    await page.waitForSelector(`${tid("status-my-app")}[data-status="stopped"]`);
+    await page.waitForSelector(tid("action-start-my-app"));
+    assert.match(await page.textContent(tid("stats-my-app")), /not running/);
+    await page.click(tid("action-start-my-app"));
+    await page.waitForSelector(`${tid("status-my-app")}[data-status="healthy"]`);
+    await page.waitForSelector(tid("action-stop-my-app"));
+  });
+
+  it("opens logs: merged services, levels, ANSI as text, no HTML injection", async () => {
+    await page.click(tid("action-logs-my-app"));
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="log-row"]').length >= 10);
+    const texts = await page.$$eval(tid("log-row"), (rows) => rows.map((r) => r.textContent));
+    assert.ok(texts.some((t) => /database system is ready to accept connections/.test(t)));
+    const level = (re) =>
+      page.$$eval(tid("log-row"), (rows, src) => rows.find((r) => new RegExp(src).test(r.textContent))?.dataset.level, re.source);
+    assert.equal(await level(/relation "todos" does not exist/), "error");
+    assert.equal(await level(/WARNING:  wal_level/), "warn");
+    assert.equal(await level(/listening on 0\.0\.0\.0:4000/), "info");
+    // ANSI codes became styled spans, not visible escape garbage.
+    assert.ok(!texts.some((t) => t.includes("\x1b") || t.includes("[0m")));
+    const coloured = await page.$$eval(`${tid("log-row")} span[style*="--ansi-2"]`, (s) => s.map((x) => x.textContent));
+    assert.ok(coloured.some((t) => /INFO/.test(t)));
+    // Markup in log text stays text.
+    assert.equal(await page.evaluate(() => window.__xss), undefined);
+    assert.equal(await page.$$eval(`${tid("log-viewer")} img, ${tid("log-viewer")} b`, (e) => e.length), 0);
+    assert.ok(texts.some((t) => t.includes('<img src=x onerror="window.__xss=1">')));
+    // The 30,000-char line was capped.
+    assert.ok(texts.some((t) => /more chars/.test(t)));
+    await shot(page, "06-logs-merged.png");
+  });
+
+  it("searches with highlight, next/previous, regex and case toggles", async () => {
+    await page.fill(tid("log-search"), "todos");
+    await page.waitForFunction(() => /\/ 2$/.test(document.querySelector('[data-testid="log-match-count"]').textContent.trim()));
+    assert.ok((await page.$$(`${tid("log-row")} .hit`)).length >= 2);
+    await page.click(tid("log-next"));
+    assert.match(await page.textContent(tid("log-match-count")), /^\s*1 \/ 2/);
+    await page.click(tid("log-next"));
+    assert.match(await page.textContent(tid("log-match-count")), /^\s*2 \/ 2/);
+    await page.click(tid("log-prev"));
+    assert.match(await page.textContent(tid("log-match-count")), /^\s*1 \/ 2/);
+    await page.fill(tid("log-search"), "(LOG|WARNING):\\s+\\w+");
+    await page.click(tid("log-regex"));
+    await page.waitForFunction(() => /\/ 4$/.test(document.querySelector('[data-testid="log-match-count"]').textContent.trim()));
+    await page.click(tid("log-case"));
+    await page.fill(tid("log-search"), "(log|warning):");
+    await page.waitForFunction(() => /\/ 0$/.test(document.querySelector('[data-testid="log-match-count"]').textContent.trim()));
+    await page.fill(tid("log-search"), "(");
+    await page.waitForFunction(() => /invalid/.test(document.querySelector('[data-testid="log-match-count"]').textContent));
+    await page.fill(tid("log-search"), "ready");
+    await page.click(tid("log-case"));
+    await page.click(tid("log-regex"));
+    await page.waitForFunction(() => /\/ [1-9]/.test(document.querySelector('[data-testid="log-match-count"]').textContent));
+    await page.click(tid("log-next"));
+    await shot(page, "07-logs-search.png");
+    await page.fill(tid("log-search"), "");
+  });
+
+  it("follows new lines, un-sticks on scroll up, pauses explicitly, and marks restarts", async () => {
+    // Jumping to a search match left follow mode; re-enter it.
+    await page.click(tid("log-follow"));
+    const lines = Array.from({ length: 400 }, (_, i) => ({ service: "db", stream: "stdout", timestamp: null, text: `line ${i}` }));
+    await page.evaluate((l) => window.__mock.pushLogs(l), lines);
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="log-row"]')].some((r) => r.textContent.includes("line 399")));
+    await page.waitForSelector(tid("log-live"));
+    await page.hover(tid("log-scroller"));
+    await page.mouse.wheel(0, -600);
+    await page.waitForSelector(tid("log-unstuck"));
+    await page.evaluate(() => window.__mock.pushLogs([{ service: "db", stream: "stdout", timestamp: null, text: "after scroll" }]));
+    await page.waitForTimeout(100);
+    assert.equal(await page.$$eval(tid("log-row"), (r) => r.some((x) => x.textContent.includes("after scroll"))), false);
+    await page.click(tid("log-follow"));
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="log-row"]')].some((r) => r.textContent.includes("after scroll")));
+    await page.click(tid("log-pause"));
+    await page.evaluate(() => window.__mock.pushLogs([{ service: "db", stream: "stdout", timestamp: null, text: "while paused" }]));
+    await page.waitForFunction(() => /1 new/.test(document.querySelector('[data-testid="log-paused"]')?.textContent ?? ""));
+    assert.equal(await page.$$eval(tid("log-row"), (r) => r.some((x) => x.textContent.includes("while paused"))), false);
+    await page.click(tid("log-pause"));
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="log-row"]')].some((r) => r.textContent.includes("while paused")));
+    const id = await page.evaluate(() => window.__mock.state.projects.get("my-app").id);
+    await page.evaluate((pid) => {
+      window.__mock.emitEvent(pid, "db", "die");
+      window.__mock.emitEvent(pid, "db", "start");
+    }, id);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="log-marker"]').length >= 2);
+    assert.match(await page.textContent(tid("log-marker")), /db · container exited/);
+    await page.click(tid("log-wrap"));
+    await shot(page, "08-logs-follow-restart-wrap.png");
+    await page.click(tid("log-wrap"));
+  });
+
+  it("switches to one service and closes the old stream", async () => {
+    await page.click(tid("logs-tab-db"));
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="log-row"]')].some((r) => /ready to accept/.test(r.textContent)));
+    const rows = await page.$$eval(tid("log-row"), (r) => r.map((x) => x.textContent));
+    assert.ok(!rows.some((t) => /supalove_realtime/.test(t)));
+    const closed = await page.evaluate(() => window.__mock.calls("close_logs").length);
+    assert.ok(closed >= 1);
+    await page.click(tid("logs-back"));
+    await page.waitForSelector(tid("card-my-app"));
+    const open = await page.evaluate(() => [...window.__mock.state.logChans.values()].filter((c) => c.live).length);
+    assert.equal(open, 0, "leaving the logs view closes its stream");
+  });
+
+  it("shows the failing service's last log lines inline, then retries", async () => {
+    await page.click(tid("new-project"));
+    await page.fill(tid("name-input"), "broken");
+    await page.waitForSelector(`${tid("name-check")}[data-state="ok"]`);
+    await page.click(tid("engine-supabase"));
+    await page.click(tid("create-submit"));
+    await page.waitForSelector(tid("create-error"), { timeout: 10_000 });
+    assert.equal(await page.getAttribute(tid("timeline-realtime"), "data-stage"), "failed");
+    assert.match(await page.textContent(tid("create-error-details-logs")), /password authentication failed/);
+    await shot(page, "09-new-project-failed.png");
+    const req = await page.evaluate(() => window.__mock.calls("create_project").at(-1).request);
+    assert.equal(req.engine, "supabase");
+    await page.click(tid("create-retry"));
+    await page.waitForSelector(tid("create-done"), { timeout: 10_000 });
+    await page.click(tid("create-close"));
+    await page.waitForSelector(tid("card-broken"));
+  });
+
+  it("deletes with a dialog that lists what is removed and kept (keep data by default)", async () => {
+    await page.click(tid("action-delete-broken"));
+    await page.waitForSelector(tid("removal-plan"));
+    assert.equal(await page.isChecked(tid("delete-data")), false);
+    assert.match(await page.textContent(tid("kept-list")), /_db_data/);
+    assert.match(await page.textContent(tid("removal-plan")), /project_broken-\w+_realtime/);
+    await shot(page, "10-delete-dialog.png");
+    await page.click(tid("confirm-delete"));
+    await page.waitForSelector(tid("card-broken"), { state: "detached" });
+    const args = await page.evaluate(() => window.__mock.calls("remove_project").at(-1));
+    assert.equal(args.volumes, false);
+  });
+
+  it("opens the command palette with Ctrl+K and runs an action", async () => {
+    await page.keyboard.press("Control+k");
+    await page.waitForSelector(tid("palette"));
+    await page.fill(tid("palette-input"), "logs my");
+    await shot(page, "11-command-palette.png");
+    await page.keyboard.press("Enter");
+    await page.waitForSelector(tid("log-viewer"));
+    await page.keyboard.press("Control+k");
+    await page.fill(tid("palette-input"), "settings");
+    await page.keyboard.press("Enter");
+    await page.waitForSelector(tid("settings-form"));
+  });
+
+  it("edits and saves settings", async () => {
+    await page.fill(tid("settings-db-base"), "55000");
+    await page.selectOption(tid("settings-default-engine"), "supabase");
+    await page.fill(tid("settings-docker-host"), "unix:///run/user/1000/docker.sock");
+    await shot(page, "12-settings.png");
+    await page.click(tid("settings-save"));
+    await page.waitForFunction(() => window.__mock.state.settings.db_port_base === 55000);
+    const s = await page.evaluate(() => window.__mock.state.settings);
+    assert.deepEqual(s, {
+      docker_host: "unix:///run/user/1000/docker.sock",
+      db_port_base: 55000,
+      realtime_port_base: 8000,
+      key_lifetime_days: 3650,
+      default_engine: "supabase",
+    });
+  });
+
+  it("shows the Docker banner with what was tried, and recovers by itself", async () => {
+    await page.click(tid("nav-projects"));
+    await page.evaluate(() => window.__mock.setDocker(false));
+    await page.click(tid("action-stop-my-app"));
+    await page.waitForSelector(tid("docker-banner"), { timeout: 5000 });
+    assert.match(await page.textContent(tid("docker-tried")), /unix:\/\/\/var\/run\/docker\.sock/);
+    await shot(page, "13-docker-banner.png");
+    await page.evaluate(() => window.__mock.setDocker(true));
+    await page.waitForSelector(tid("docker-banner"), { state: "detached", timeout: 5000 });
+  });
+
+  it("raised no page errors", () => {
+    assert.deepEqual(errors, []);
+  });
+});
+
+describe("seeded project view (mocked IPC)", () => {
+  it("renders an existing running project on load", async () => {
+    const { page, errors, context } = await mockedPage(browser, server.url, { seed: true });
+    await page.waitForSelector(tid("card-demo"));
+    assert.equal(await page.getAttribute(tid("status-demo"), "data-status"), "healthy");
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+});
