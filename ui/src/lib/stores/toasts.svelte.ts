@@ -12,7 +12,7 @@ class Toasts {
   items = $state<Toast[]>([]);
   private next = 1;
 
-  show(text: string, kind: Toast["kind"] = "info", hint: string | null = null, ms = 3500): void {
+  show(text: string, kind: Toast["kind"] = "info", hint: string | null = null, ms = 2500): void {
     const id = this.next++;
     this.items = [...this.items, { id, kind, text, hint }];
     setTimeout(() => this.dismiss(id), ms);
