@@ -173,7 +173,7 @@ function benchStream(id: number, ch: Chan, total: number, batch: number): void {
       else if (k === 8) text = `2026-11-24T14:26:51.000Z  WARN supalove_realtime: slow consumer seq=${n}`;
       else text = n % 1000 === 9 ? `payload ${n} ` + "y".repeat(5000) : `plain line ${n}`;
       // JSON escaping of `text` without JSON.stringify's per-object cost.
-      const esc = text.indexOf("\x1b") >= 0 ? text.replace(/\x1b/g, "\\u001b") : text;
+      const esc = text.indexOf("\x1b") >= 0 ? text.split("\x1b").join("\\u001b") : text;
       parts.push(`{"service":"${k < 5 || k === 7 ? "db" : "realtime"}","stream":"stdout","timestamp":"2026-11-24T14:26:49.459000000Z","text":${'"' + esc.replace(/"/g, '\\"') + '"'}}`);
     }
     // Parse as the webview does with a real Channel message.

@@ -93,7 +93,7 @@ describe("supalove UI with a mocked backend (mocked IPC)", () => {
     const level = (re) =>
       page.$$eval(tid("log-row"), (rows, src) => rows.find((r) => new RegExp(src).test(r.textContent))?.dataset.level, re.source);
     assert.equal(await level(/relation "todos" does not exist/), "error");
-    assert.equal(await level(/WARNING:  wal_level/), "warn");
+    assert.equal(await level(/WARNING: {2}wal_level/), "warn");
     assert.equal(await level(/listening on 0\.0\.0\.0:4000/), "info");
     // ANSI codes became styled spans, not visible escape garbage.
     assert.ok(!texts.some((t) => t.includes("\x1b") || t.includes("[0m")));
