@@ -4,7 +4,7 @@ import { detectLevel } from "./level";
 import { Ring } from "./ring";
 import { compileQuery, findRanges, lineMatches, MatchList } from "./search";
 import { computeWindow, isAtBottom, scrollTopFor } from "./virtual";
-import { LogModel } from "./model";
+import { byTimestamp, LogModel } from "./model";
 import { segments, shortTime, serviceSlot, styleCss } from "./format";
 import type { LogLine } from "../api/types";
 
@@ -246,5 +246,23 @@ describe("format", () => {
   it("builds CSS from parsed styles only", () => {
     expect(styleCss({ fg: "var(--ansi-1)", bold: true })).toBe("color:var(--ansi-1);font-weight:600;");
     expect(styleCss(null)).toBe("");
+  });
+});
+
+describe("merged history ordering", () => {
+  const at = (t: string | null, text: string): LogLine => ({ service: "x", stream: "stdout", timestamp: t, text });
+  it("interleaves per-container history by time stamp, stably", () => {
+    const batch = [at("2026-11-24T15:12:55Z", "db1"), at(null, "db1b"), at("2026-11-24T15:12:57Z", "db2"), at("2026-11-24T15:12:53Z", "rt1"), at("2026-11-24T15:12:55Z", "rt2")];
+    expect(byTimestamp(batch).map((l) => l.text)).toEqual(["rt1", "db1", "db1b", "rt2", "db2"]);
+  });
+  it("returns ordered batches untouched", () => {
+    const batch = [at("a", "1"), at("b", "2")];
+    expect(byTimestamp(batch)).toBe(batch);
+  });
+  it("sorts when the model is told to", () => {
+    const m = new LogModel(10);
+    m.sortBatches = true;
+    m.ingest([at("2", "later"), at("1", "earlier")]);
+    expect(m.ring.at(0)!.text).toBe("earlier");
   });
 });

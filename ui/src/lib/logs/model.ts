@@ -35,6 +35,28 @@ export function levelOf(e: LogEntry): Level | null {
   return e.level;
 }
 
+/** The batch in time-stamp order (stable; lines without a time stamp keep their place after the previous one). */
+export function byTimestamp(lines: LogLine[]): LogLine[] {
+  let prev = "";
+  let ordered = true;
+  for (const l of lines) {
+    const t = l.timestamp ?? prev;
+    if (t < prev) {
+      ordered = false;
+      break;
+    }
+    prev = t;
+  }
+  if (ordered) return lines;
+  let last = "";
+  const keyed = lines.map((l, i) => {
+    last = l.timestamp ?? last;
+    return { l, t: last, i };
+  });
+  keyed.sort((a, b) => (a.t < b.t ? -1 : a.t > b.t ? 1 : a.i - b.i));
+  return keyed.map((k) => k.l);
+}
+
 export class LogModel {
   readonly ring: Ring<LogEntry>;
   readonly matches = new MatchList();
@@ -42,6 +64,11 @@ export class LogModel {
   dropped = 0;
   /** Lines received since the model was created or cleared. */
   received = 0;
+  /**
+   * Merged views get each container's history separately; ordering every batch by
+   * time stamp interleaves them correctly (a no-op for already ordered batches).
+   */
+  sortBatches = false;
   private re: RegExp | null = null;
   private evicted = 0;
   private listeners = new Set<() => void>();
@@ -100,6 +127,7 @@ export class LogModel {
 
   /** Adds a batch from the backend. */
   ingest(lines: LogLine[], dropped = 0): void {
+    if (this.sortBatches) lines = byTimestamp(lines);
     this.dropped += dropped;
     for (let i = 0; i < lines.length; i++) {
       this.append(this.toEntry(lines[i], this.ring.endSeq));
