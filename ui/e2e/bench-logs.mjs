@@ -81,6 +81,15 @@ try {
   await traceDone;
   const tasks = mainThreadTasks(trace);
   if (process.env.TRACE_DEBUG) {
+    const main = trace.find((e) => e.ph === "M" && e.name === "thread_name" && e.args?.name === "CrRendererMain");
+    const on = trace.filter((e) => e.pid === main.pid && e.tid === main.tid && e.ph === "X");
+    const big = on.filter((e) => e.name.endsWith("RunTask") && e.dur > 25000).sort((a, b) => b.dur - a.dur).slice(0, 6);
+    for (const t of big) {
+      const kids = on.filter((e) => e !== t && e.ts >= t.ts && e.ts + e.dur <= t.ts + t.dur && e.dur > 2000);
+      const agg = new Map();
+      for (const k of kids) agg.set(k.name, (agg.get(k.name) ?? 0) + k.dur / 1000);
+      console.log(`task ${(t.dur / 1000).toFixed(1)} ms (cpu ${((t.tdur ?? 0) / 1000).toFixed(1)}):`, [...agg.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([n, d]) => `${n}=${d.toFixed(1)}`).join(", "));
+    }
     const names = new Map();
     for (const e of trace) names.set(e.name, (names.get(e.name) ?? 0) + 1);
     console.log([...names.entries()].sort((a, b) => b[1] - a[1]).slice(0, 30));

@@ -118,6 +118,16 @@ describe("supalove UI with a mocked backend (mocked IPC)", () => {
     assert.match(await page.textContent(tid("log-match-count")), /^\s*2 \/ 2/);
     await page.click(tid("log-prev"));
     assert.match(await page.textContent(tid("log-match-count")), /^\s*1 \/ 2/);
+    // Keyboard: Ctrl+F focuses the box, Enter / Shift+Enter walk the matches.
+    await page.click(tid("log-scroller"));
+    await page.keyboard.press("Control+f");
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), "log-search");
+    await page.keyboard.press("Enter");
+    assert.match(await page.textContent(tid("log-match-count")), /^\s*2 \/ 2/);
+    await page.keyboard.press("Shift+Enter");
+    assert.match(await page.textContent(tid("log-match-count")), /^\s*1 \/ 2/);
+    const cur = await page.$$eval(`${tid("log-row")} .hitcur`, (h) => h.map((x) => x.textContent));
+    assert.deepEqual(cur, ["todos"]);
     await page.fill(tid("log-search"), "(LOG|WARNING):\\s+\\w+");
     await page.click(tid("log-regex"));
     await page.waitForFunction(() => /\/ 4$/.test(document.querySelector('[data-testid="log-match-count"]').textContent.trim()));

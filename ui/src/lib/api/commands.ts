@@ -68,10 +68,11 @@ export const api = {
     tail: number | null,
     onBatch: (b: LogBatch) => void,
   ) => call<number>("open_logs", { name, service, tail, onBatch: channel(onBatch) }),
-  closeLogs: (id: number) => call<void>("close_logs", { id }),
+  /** Stops a log stream; false when it had already ended. */
+  closeLogs: (id: number) => call<boolean>("close_logs", { id }),
   watchEvents: (onEvent: (e: StatusEvent) => void) =>
     call<number>("watch_events", { onEvent: channel(onEvent) }),
-  closeEvents: (id: number) => call<void>("close_events", { id }),
+  closeEvents: (id: number) => call<boolean>("close_events", { id }),
   dockerStatus: () => call<DockerStatus>("docker_status"),
   projectStats: (name: string) => call<ServiceStats[]>("project_stats", { name }),
   getSettings: () => call<AppSettings>("get_settings"),
