@@ -93,6 +93,7 @@ describe("supalove UI with a mocked backend (mocked IPC)", () => {
     const level = (re) =>
       page.$$eval(tid("log-row"), (rows, src) => rows.find((r) => new RegExp(src).test(r.textContent))?.dataset.level, re.source);
     assert.equal(await level(/relation "todos" does not exist/), "error");
+    assert.equal(await level(/STATEMENT: {2}select \* from todos/), "error", "a STATEMENT line takes its ERROR's level");
     assert.equal(await level(/WARNING: {2}wal_level/), "warn");
     assert.equal(await level(/listening on 0\.0\.0\.0:4000/), "info");
     // ANSI codes became styled spans, not visible escape garbage.

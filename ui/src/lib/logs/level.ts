@@ -4,6 +4,15 @@
 
 export type Level = "error" | "warn" | "info" | "debug";
 
+/** Postgres lines that belong to the line before them (`DETAIL:`, `STATEMENT:`, ...). */
+const PG_CONT = /\b(DETAIL|HINT|STATEMENT|CONTEXT|LOCATION|QUERY):\s/;
+
+/** True for a Postgres continuation line, which takes the level of the line it explains. */
+export function isContinuation(text: string): boolean {
+  const head = text.length > 120 ? text.slice(0, 120) : text;
+  return PG_CONT.test(head) && !/\b(LOG|ERROR|FATAL|PANIC|WARNING):\s/.test(head);
+}
+
 const PG = /\b(LOG|ERROR|FATAL|PANIC|WARNING|NOTICE|INFO|DEBUG[1-5]?):\s/;
 const WORD = /(?:^|[\s[(|])(TRACE|DEBUG|INFO|WARN|WARNING|ERROR|ERRO|FATAL|CRITICAL|CRIT|PANIC)(?=[\]\s:|)]|$)/;
 const ELIXIR = /\[(error|warning|warn|info|notice|debug)\]/;

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { color256, parseAnsi, stripAnsi } from "./ansi";
-import { detectLevel } from "./level";
+import { detectLevel, isContinuation } from "./level";
 import { Ring } from "./ring";
 import { compileQuery, findRanges, lineMatches, MatchList } from "./search";
 import { computeWindow, isAtBottom, scrollTopFor } from "./virtual";
-import { byTimestamp, LogModel } from "./model";
+import { byTimestamp, levelOf, LogModel } from "./model";
 import { segments, shortTime, serviceSlot, styleCss } from "./format";
 import type { LogLine } from "../api/types";
 
@@ -264,5 +264,26 @@ describe("merged history ordering", () => {
     m.sortBatches = true;
     m.ingest([at("2", "later"), at("1", "earlier")]);
     expect(m.ring.at(0)!.text).toBe("earlier");
+  });
+});
+
+describe("postgres continuation lines", () => {
+  it("recognises DETAIL/STATEMENT/HINT lines", () => {
+    expect(isContinuation("2026-11-24 14:26:52.001 UTC [77] STATEMENT:  select * from todos")).toBe(true);
+    expect(isContinuation("2026-11-24 14:26:52.001 UTC [77] DETAIL:  Key (id)=(1) already exists.")).toBe(true);
+    expect(isContinuation("2026-11-24 14:26:52.001 UTC [77] ERROR:  boom")).toBe(false);
+    expect(isContinuation("plain")).toBe(false);
+  });
+  it("take the level of the previous line of the same service", () => {
+    const m = new LogModel(20);
+    m.ingest([
+      { service: "db", stream: "stderr", timestamp: null, text: "2026-11-24 14:26:52.001 UTC [77] ERROR:  duplicate key" },
+      { service: "realtime", stream: "stdout", timestamp: null, text: "2026-11-24T14:26:51.000Z  INFO x: y" },
+      { service: "db", stream: "stderr", timestamp: null, text: "2026-11-24 14:26:52.001 UTC [77] DETAIL:  Key (id)=(1) already exists." },
+      { service: "db", stream: "stderr", timestamp: null, text: "2026-11-24 14:26:52.001 UTC [77] STATEMENT:  insert into todos values (1)" },
+      { service: "db", stream: "stderr", timestamp: null, text: "2026-11-24 14:26:53.000 UTC [1] LOG:  checkpoint starting" },
+    ]);
+    const prev = (s: number) => m.ring.bySeq(s);
+    expect([0, 1, 2, 3, 4].map((i) => levelOf(m.ring.at(i)!, prev))).toEqual(["error", "info", "error", "error", "info"]);
   });
 });

@@ -3,7 +3,7 @@
 // subscribes and repaints at most once per animation frame.
 import type { LogLine } from "../api/types";
 import { parseAnsi, type AnsiSpan } from "./ansi";
-import { detectLevel, type Level } from "./level";
+import { detectLevel, isContinuation, type Level } from "./level";
 import { Ring } from "./ring";
 import { compileQuery, lineMatches, MatchList, type SearchOptions } from "./search";
 
@@ -29,10 +29,27 @@ export const DEFAULT_CAPACITY = 100_000;
 /** Longest line kept; the rest is cut and counted. */
 export const DEFAULT_LINE_CAP = 2_000;
 
-/** Level of an entry, computed once. */
-export function levelOf(e: LogEntry): Level | null {
-  if (e.level === undefined) e.level = e.kind === "marker" ? null : detectLevel(e.text);
-  return e.level;
+/**
+ * Level of an entry, computed once. A Postgres `DETAIL:`/`STATEMENT:` line takes the level
+ * of the line before it from the same service, so an ERROR and its statement read as one.
+ */
+export function levelOf(e: LogEntry, prev?: (seq: number) => LogEntry | undefined): Level | null {
+  if (e.level !== undefined) return e.level;
+  if (e.kind === "marker") return (e.level = null);
+  let level = detectLevel(e.text);
+  if (level === null && prev && isContinuation(e.text)) {
+    // Look back a few rows: merged views interleave other services.
+    for (let s = e.seq - 1, n = 0; n < 8; s--, n++) {
+      const p = prev(s);
+      if (!p) break;
+      if (p.service === e.service && p.kind === "line") {
+        level = levelOf(p, prev);
+        break;
+      }
+    }
+  }
+  e.level = level;
+  return level;
 }
 
 /** The batch in time-stamp order (stable; lines without a time stamp keep their place after the previous one). */
