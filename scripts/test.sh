@@ -40,6 +40,12 @@ echo "== the official clients (realtime-js, supabase-js) against a provisioned p
 npm ci --prefix e2e --no-audit --no-fund --loglevel=error
 scripts/with-keyring.sh node --test --test-concurrency=1 e2e/realtime-js.test.mjs
 
+echo "== UI: type check, lint, unit tests, build, mocked-IPC browser suite"
+ui/run-tests.sh
+
+echo "== the real app window (tauri-driver + WebKitWebDriver under Xvfb) against the real dockerd"
+scripts/e2e-app.sh
+
 if [ -x scripts/test-realtime.sh ]; then
   echo "== realtime engine"
   scripts/test-realtime.sh

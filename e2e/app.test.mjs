@@ -1,0 +1,161 @@
+// The real supalove window (Tauri 2 + WebKitGTK under Xvfb) driven through tauri-driver and
+// WebKitWebDriver, against the real dockerd: create a project by clicking, watch the timeline
+// reach ready, read the card, see the database's startup lines in the log viewer, stop and start
+// from the card, delete (data kept by default), and the Docker banner coming and going.
+// Screenshots of each screen go to e2e/artifacts/.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { launch, shot, docker, cliRemove, byTest } from "./harness.mjs";
+
+const name = `it-app-${process.pid % 100000}`;
+let s;
+
+before(async () => {
+  s = await launch();
+});
+
+after(async () => {
+  cliRemove(s.env, name);
+  await s.close();
+});
+
+const el = (id) => s.browser.$(byTest(id));
+// Reads text in the page in one step, so re-rendered nodes never go stale between calls.
+const texts = (id) =>
+  s.browser.execute((sel) => [...document.querySelectorAll(sel)].map((e) => e.textContent ?? ""), byTest(id));
+async function clearInput(id) {
+  const input = await el(id);
+  await input.click();
+  await s.browser.keys(["Control", "a"]);
+  await s.browser.keys(["Backspace"]);
+}
+async function waitText(id, pred, what, timeout = 120_000) {
+  await s.browser.waitUntil(async () => (await texts(id)).some(pred), { timeout, interval: 200, timeoutMsg: `${what} (${id})` });
+}
+async function status() {
+  return s.browser.execute((sel) => document.querySelector(sel)?.getAttribute("data-status") ?? null, byTest(`status-${name}`));
+}
+async function waitStatus(want, timeout = 120_000) {
+  await s.browser.waitUntil(async () => (await status()) === want, {
+    timeout,
+    interval: 250,
+    timeoutMsg: `status never became ${want}`,
+  });
+}
+
+test("empty state teaches the first click", async () => {
+  await (await el("empty-state")).waitForDisplayed({ timeout: 20_000 });
+  assert.match((await texts("empty-state")).join(" "), /New project/);
+  await shot(s.browser, "01-projects-empty");
+});
+
+test("create a project by clicking; the timeline reaches ready", async () => {
+  await (await el("new-project")).click();
+  const input = await el("name-input");
+  await input.waitForDisplayed();
+  await input.setValue("Bad_Name");
+  await waitText("name-check", (t) => /uppercase|not allowed/.test(t), "the name check explains the rule", 10_000);
+  await shot(s.browser, "02-new-project-invalid-name");
+  await clearInput("name-input");
+  await input.setValue(name);
+  await s.browser.waitUntil(async () => (await (await el("name-check")).getAttribute("data-state")) === "ok", {
+    timeout: 10_000,
+    timeoutMsg: "name check never said ok",
+  });
+  await shot(s.browser, "03-new-project-form");
+  await (await el("create-submit")).click();
+  await (await el("timeline-db")).waitForDisplayed({ timeout: 20_000 });
+  await shot(s.browser, "04-timeline-running");
+  await (await el("create-done")).waitForDisplayed({ timeout: 120_000 });
+  assert.match((await texts("timeline-db")).join(" "), /ready/i);
+  assert.match((await texts("timeline-realtime")).join(" "), /ready/i);
+  await shot(s.browser, "05-timeline-done");
+  await (await el("create-close")).click();
+  // The containers really exist.
+  assert.equal(docker("inspect", "-f", "{{.State.Running}}", `project_${name}_db`), "true");
+  assert.equal(docker("inspect", "-f", "{{.State.Running}}", `project_${name}_realtime`), "true");
+});
+
+test("the card shows status, db_url and realtime_url", async () => {
+  await waitStatus("healthy");
+  const dbUrl = await texts(`db-url-${name}`);
+  assert.match(dbUrl[0], /^postgresql:\/\/app:[0-9a-f]+@127\.0\.0\.1:\d+\/app$/);
+  assert.match((await texts(`realtime-url-${name}`))[0], /^ws:\/\/127\.0\.0\.1:\d+\/socket$/);
+  await shot(s.browser, "06-projects-card");
+});
+
+test("logs show the database's startup lines", async () => {
+  await (await el(`action-logs-${name}`)).click();
+  await (await el("log-viewer")).waitForDisplayed({ timeout: 20_000 });
+  // The viewer renders only visible rows (virtualized): find the line with its own search.
+  await s.browser.waitUntil(async () => (await texts("log-row")).length > 0, {
+    timeout: 30_000,
+    timeoutMsg: "the log viewer shows no line",
+  });
+  await shot(s.browser, "07-logs-all");
+  await (await el("log-search")).setValue("ready to accept connections");
+  try {
+    await waitText("log-match-count", (t) => /[1-9]/.test(t), "search finds the startup line", 20_000);
+    await (await el("log-next")).click();
+    await s.browser.waitUntil(
+      async () => (await texts("log-row")).some((t) => t.includes("database system is ready to accept connections")),
+      { timeout: 10_000, interval: 200, timeoutMsg: "the match is not scrolled into view" },
+    );
+  } catch (e) {
+    await shot(s.browser, "08-logs-search-FAILED");
+    throw e;
+  }
+  await shot(s.browser, "08-logs-search");
+  await (await el("logs-back")).click();
+});
+
+test("stop then start from the card", async () => {
+  await (await el(`action-stop-${name}`)).click();
+  await waitStatus("stopped");
+  assert.equal(docker("inspect", "-f", "{{.State.Running}}", `project_${name}_db`), "false");
+  await shot(s.browser, "09-card-stopped");
+  await (await el(`action-start-${name}`)).click();
+  await waitStatus("healthy");
+  assert.equal(docker("inspect", "-f", "{{.State.Running}}", `project_${name}_db`), "true");
+});
+
+test("delete says what it removes and keeps the data by default", async () => {
+  await (await el(`action-delete-${name}`)).click();
+  try {
+    await waitText("removal-plan", (t) => t.includes(`project_${name}_db`), "the plan names the containers", 20_000);
+  } catch (e) {
+    await shot(s.browser, "10-delete-plan-FAILED");
+    throw e;
+  }
+  assert.match((await texts("kept-list")).join(" "), new RegExp(`project_${name}_db_data`));
+  await shot(s.browser, "10-delete-dialog");
+  await (await el("confirm-delete")).click();
+  try {
+    await s.browser.waitUntil(async () => (await texts(`card-${name}`)).length === 0, {
+      timeout: 60_000,
+      timeoutMsg: "the card never went away",
+    });
+  } catch (e) {
+    await shot(s.browser, "10-delete-FAILED");
+    throw e;
+  }
+  assert.equal(docker("ps", "-aq", "--filter", `name=project_${name}_`), "");
+  assert.equal(docker("volume", "ls", "-q", "--filter", `name=project_${name}_db_data`), `project_${name}_db_data`);
+});
+
+test("settings, and the Docker banner that recovers by itself", async () => {
+  await (await el("nav-settings")).click();
+  await (await el("settings-form")).waitForDisplayed({ timeout: 10_000 });
+  await shot(s.browser, "11-settings");
+  const host = await el("settings-docker-host");
+  await host.setValue("unix:///tmp/supalove-e2e-no-docker.sock");
+  await (await el("settings-save")).click();
+  await (await el("docker-banner")).waitForDisplayed({ timeout: 20_000 });
+  assert.match((await texts("docker-banner")).join(" "), /supalove-e2e-no-docker\.sock/);
+  await shot(s.browser, "12-docker-banner");
+  await clearInput("settings-docker-host");
+  await (await el("settings-save")).click();
+  await (await el("docker-banner")).waitForDisplayed({ timeout: 20_000, reverse: true });
+  await (await el("nav-projects")).click();
+  await shot(s.browser, "13-projects-after-recovery");
+});
