@@ -70,6 +70,8 @@ pub struct ProjectCard {
     /// `ws://127.0.0.1:<REALTIME_PORT>/socket` once the stack has a Realtime service.
     pub realtime_url: Option<String>,
     pub keys: ApiKeys,
+    /// The Realtime server of the stack.
+    pub realtime_engine: crate::registry::RealtimeEngine,
     pub db_image: String,
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub created_at: u64,

@@ -764,6 +764,7 @@ impl<P: Provisioner> Supalove<P> {
             realtime_url: has_realtime
                 .then(|| format!("ws://127.0.0.1:{}/socket", record.ports.realtime)),
             keys: self.keys(record, secrets),
+            realtime_engine: record.realtime_engine,
             db_image: record.db_image.clone(),
             created_at: record.created_at,
             secret_store: self.secrets.describe(),

@@ -113,19 +113,112 @@ fn one_container(
     container: String,
     options: &LogOptions,
 ) -> BoxStream<'static, Result<LogLine>> {
+    let first = read_once(
+        docker,
+        &service,
+        &container,
+        options.follow,
+        options.tail,
+        None,
+    );
+    if !options.follow {
+        return first;
+    }
+    // Following: when the container stops, Docker ends the stream. Wait for it to run again
+    // (a restart, or a stop then start) and carry on from where we were, so a log view
+    // survives restarts.
+    let docker = docker.clone();
+    struct Follow {
+        docker: Docker,
+        service: String,
+        container: String,
+        current: BoxStream<'static, Result<LogLine>>,
+        last_ts: Option<String>,
+    }
+    let state = Follow {
+        docker,
+        service,
+        container,
+        current: first,
+        last_ts: None,
+    };
+    stream::unfold(state, |mut st| async move {
+        loop {
+            match st.current.next().await {
+                Some(Ok(line)) => {
+                    // After a reattach Docker repeats the last second; skip what we sent.
+                    if let (Some(ts), Some(last)) = (&line.timestamp, &st.last_ts) {
+                        if ts <= last {
+                            continue;
+                        }
+                    }
+                    if line.timestamp.is_some() {
+                        st.last_ts = line.timestamp.clone();
+                    }
+                    return Some((Ok(line), st));
+                }
+                Some(Err(e)) => return Some((Err(e), st)),
+                None => {
+                    // Wait until the container runs again; stop if it is gone for good.
+                    loop {
+                        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                        match st.docker.inspect_container(&st.container, None).await {
+                            Ok(i) if i.state.as_ref().and_then(|s| s.running) == Some(true) => {
+                                break
+                            }
+                            Ok(_) => continue,
+                            Err(_) => return None,
+                        }
+                    }
+                    let since = st.last_ts.as_deref().and_then(unix_seconds).unwrap_or(0);
+                    st.current = read_once(
+                        &st.docker,
+                        &st.service,
+                        &st.container,
+                        true,
+                        None,
+                        Some(since),
+                    );
+                }
+            }
+        }
+    })
+    .boxed()
+}
+
+/// Seconds since the Unix epoch of Docker's `2026-11-24T14:19:36.111111111Z` stamps.
+fn unix_seconds(ts: &str) -> Option<i32> {
+    let num = |r: std::ops::Range<usize>| ts.get(r)?.parse::<i64>().ok();
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let y2 = if mo <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let doy = (153 * ((mo + 9) % 12) + 2) / 5 + d - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    i32::try_from(days * 86_400 + h * 3600 + mi * 60 + s).ok()
+}
+
+fn read_once(
+    docker: &Docker,
+    service: &str,
+    container: &str,
+    follow: bool,
+    tail: Option<u64>,
+    since: Option<i32>,
+) -> BoxStream<'static, Result<LogLine>> {
     let opts = LogsOptions {
-        follow: options.follow,
+        follow,
         stdout: true,
         stderr: true,
         timestamps: true,
-        tail: options
-            .tail
-            .map(|n| n.to_string())
-            .unwrap_or_else(|| "all".into()),
+        since: since.unwrap_or(0),
+        tail: tail.map(|n| n.to_string()).unwrap_or_else(|| "all".into()),
         ..Default::default()
     };
+    let service = service.to_string();
     docker
-        .logs(&container, Some(opts))
+        .logs(container, Some(opts))
         .flat_map(move |chunk| {
             let lines: Vec<Result<LogLine>> = match chunk {
                 Err(e) => vec![Err(docker_error(e))],
@@ -165,6 +258,16 @@ fn split_timestamp(service: &str, stream: LogStream, line: &str) -> LogLine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn docker_stamps_to_seconds() {
+        assert_eq!(unix_seconds("1970-01-01T00:00:01.5Z"), Some(1));
+        assert_eq!(
+            unix_seconds("2026-11-24T00:00:00.000000001Z"),
+            Some(1_795_478_400)
+        );
+        assert_eq!(unix_seconds("junk"), None);
+    }
 
     #[test]
     fn timestamps_split_off() {

@@ -2,6 +2,7 @@
 import type { ApiKeys } from "./ApiKeys";
 import type { Ports } from "./Ports";
 import type { ProjectStatus } from "./ProjectStatus";
+import type { RealtimeEngine } from "./RealtimeEngine";
 import type { ServiceStatus } from "./ServiceStatus";
 
 /**
@@ -15,7 +16,11 @@ db_url: string,
 /**
  * `ws://127.0.0.1:<REALTIME_PORT>/socket` once the stack has a Realtime service.
  */
-realtime_url: string | null, keys: ApiKeys, db_image: string, created_at: number, 
+realtime_url: string | null, keys: ApiKeys, 
+/**
+ * The Realtime server of the stack.
+ */
+realtime_engine: RealtimeEngine, db_image: string, created_at: number, 
 /**
  * Where the secrets live.
  */
