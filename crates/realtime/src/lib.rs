@@ -12,6 +12,7 @@ pub mod outbound;
 pub mod presence;
 pub mod socket;
 pub mod state;
+pub mod testkit;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize};
