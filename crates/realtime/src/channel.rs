@@ -124,22 +124,21 @@ impl Session {
             ClientMessage::AccessToken(token) => self.refresh(&frame.topic, &token).await,
             ClientMessage::Broadcast(b) => self.broadcast(b).await,
             ClientMessage::PresenceTrack(meta) => {
+                // Reply first, then fan out, as a Phoenix channel process does.
+                self.reply(&frame, "ok", json!({})).await;
                 if let Some(j) = self.joined.get(&frame.topic) {
                     let key = j.presence_key.clone();
-                    self.state
-                        .hub
-                        .track(&frame.topic, &key, self.mailbox.socket_id, meta);
+                    let id = self.mailbox.socket_id;
+                    self.state.hub.track(&frame.topic, &key, id, meta);
                 }
-                self.reply(&frame, "ok", json!({})).await;
             }
             ClientMessage::PresenceUntrack => {
+                self.reply(&frame, "ok", json!({})).await;
                 if let Some(j) = self.joined.get(&frame.topic) {
                     let key = j.presence_key.clone();
-                    self.state
-                        .hub
-                        .untrack(&frame.topic, &key, self.mailbox.socket_id);
+                    let id = self.mailbox.socket_id;
+                    self.state.hub.untrack(&frame.topic, &key, id);
                 }
-                self.reply(&frame, "ok", json!({})).await;
             }
             ClientMessage::Other(_) => {}
         }
@@ -273,7 +272,6 @@ impl Session {
             return;
         };
         let ack = j.config.broadcast.ack;
-        self.state.hub.broadcast(&b, Some(self.mailbox.socket_id));
         if ack {
             let to = Frame {
                 join_ref: b.join_ref.clone(),
@@ -284,6 +282,7 @@ impl Session {
             };
             self.reply(&to, "ok", json!({})).await;
         }
+        self.state.hub.broadcast(&b, Some(self.mailbox.socket_id));
     }
 
     async fn system_error(&self, topic: &str, message: String) {

@@ -244,3 +244,12 @@ impl Client {
 pub async fn sql(pg: &PgCluster, q: &str) {
     pg.client().await.unwrap().batch_execute(q).await.unwrap();
 }
+
+/// Waits until change capture is live (the slot exists and is polled).
+pub async fn wait_live(e: &Engine) {
+    let mut rx = e.state.capture.clone();
+    tokio::time::timeout(HANG_GUARD, rx.wait_for(|s| s.live))
+        .await
+        .expect("hang guard: capture never live")
+        .unwrap();
+}
