@@ -20,9 +20,12 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on port {}", config.port))?;
     let mut engine = Engine::start(config, listener)?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot install the SIGTERM handler")?;
     tokio::select! {
         r = engine.wait() => r.context("server stopped")?,
-        _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("interrupted; shutting down"),
+        _ = term.recv() => tracing::info!("terminated; shutting down"),
     }
     Ok(())
 }
