@@ -60,6 +60,8 @@ pub struct Config {
     pub slot_name: String,
     /// `true`: the slot dies with the engine's connection.
     pub temporary_slot: bool,
+    /// Messages queued per socket before fan-out drops (optional `SOCKET_QUEUE_CAPACITY`).
+    pub socket_queue: usize,
 }
 
 impl fmt::Debug for Config {
@@ -73,6 +75,7 @@ impl fmt::Debug for Config {
             .field("secure_channels", &self.secure_channels)
             .field("slot_name", &self.slot_name)
             .field("temporary_slot", &self.temporary_slot)
+            .field("socket_queue", &self.socket_queue)
             .finish()
     }
 }
@@ -167,6 +170,17 @@ impl Config {
                 reason: "use at most 63 characters among a-z, 0-9 and _".into(),
             });
         }
+        let socket_queue = match val("SOCKET_QUEUE_CAPACITY") {
+            None => crate::outbound::QUEUE_CAPACITY,
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (16..=1_000_000).contains(n))
+                .ok_or(ConfigError::Invalid {
+                    var: "SOCKET_QUEUE_CAPACITY",
+                    reason: format!("`{v}` is not a number between 16 and 1000000"),
+                })?,
+        };
         let secure_channels = boolean("SECURE_CHANNELS", true)?;
         let jwt_secret = match val("JWT_SECRET") {
             Some(s) => s,
@@ -188,6 +202,7 @@ impl Config {
             secure_channels,
             slot_name,
             temporary_slot: boolean("TEMPORARY_SLOT", true)?,
+            socket_queue,
         })
     }
 }

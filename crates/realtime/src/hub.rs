@@ -136,7 +136,7 @@ mod tests {
     use serde_json::json;
 
     fn member(id: u64, self_broadcast: bool) -> (Member, tokio::sync::mpsc::Receiver<Out>) {
-        let (mailbox, rx, _) = Mailbox::new(id, Vsn::V1);
+        let (mailbox, rx, _) = Mailbox::new(id, Vsn::V1, 16);
         (
             Member {
                 mailbox,

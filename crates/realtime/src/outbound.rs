@@ -8,8 +8,9 @@ use supalove_phoenix::serializer::encode_text;
 use supalove_phoenix::{Frame, Vsn};
 use tokio::sync::mpsc;
 
-/// Capacity of each socket's outbound queue; beyond it fan-out messages are dropped.
-pub const QUEUE_CAPACITY: usize = 1024;
+/// Default capacity of each socket's outbound queue; beyond it fan-out messages are dropped.
+/// Slots are allocated lazily, so an idle socket does not pay for its capacity.
+pub const QUEUE_CAPACITY: usize = 16_384;
 
 /// A frame shared by many sockets, encoded at most once per serializer version.
 #[derive(Debug)]
@@ -86,8 +87,12 @@ impl Drops {
 
 impl Mailbox {
     /// Creates a queue for a socket; returns the mailbox, the receiver and the drop counter.
-    pub fn new(socket_id: u64, vsn: Vsn) -> (Mailbox, mpsc::Receiver<Out>, Arc<Drops>) {
-        let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
+    pub fn new(
+        socket_id: u64,
+        vsn: Vsn,
+        capacity: usize,
+    ) -> (Mailbox, mpsc::Receiver<Out>, Arc<Drops>) {
+        let (tx, rx) = mpsc::channel(capacity);
         let drops = Arc::new(Drops::default());
         (
             Mailbox {
@@ -142,9 +147,9 @@ mod tests {
 
     #[tokio::test]
     async fn full_queue_counts_drops_per_topic() {
-        let (mb, mut rx, drops) = Mailbox::new(1, Vsn::V2);
+        let (mb, mut rx, drops) = Mailbox::new(1, Vsn::V2, 8);
         let f = SharedFrame::new(Frame::push("realtime:a", "x", json!({})));
-        for _ in 0..QUEUE_CAPACITY {
+        for _ in 0..8 {
             assert!(mb.offer("realtime:a", Out::Text(f.clone())));
         }
         assert!(!mb.offer("realtime:a", Out::Text(f.clone())));

@@ -24,7 +24,7 @@ pub async fn serve(state: Arc<State>, ws: WebSocket, vsn: Vsn, claims: Claims) {
     let id = state.next_socket.fetch_add(1, Ordering::Relaxed);
     state.sockets.fetch_add(1, Ordering::Relaxed);
     let (sink, mut stream) = ws.split();
-    let (mailbox, rx, drops) = Mailbox::new(id, vsn);
+    let (mailbox, rx, drops) = Mailbox::new(id, vsn, state.config.socket_queue);
     let writer = tokio::spawn(write_loop(sink, rx, drops, vsn));
     let mut session = Session::new(state.clone(), mailbox.clone(), claims);
     loop {
@@ -85,31 +85,43 @@ async fn write_loop(
                 break;
             }
         };
-        if sink.send(msg).await.is_err() {
+        // Queue without flushing while more is waiting: one syscall per burst, not per frame.
+        if sink.feed(msg).await.is_err() {
             break;
         }
         if let Some(lost) = drops.take() {
             for (topic, n) in lost {
-                let channel = topic
-                    .strip_prefix("realtime:")
-                    .unwrap_or(&topic)
-                    .to_string();
-                let frame = Frame::push(
-                    topic,
-                    "system",
-                    json!({
-                        "extension": "system",
-                        "status": "error",
-                        "message": format!("{n} messages dropped: client is reading too slowly"),
-                        "channel": channel,
-                    }),
-                );
-                let text = SharedFrame::new(frame).text(vsn).to_owned();
-                if sink.send(Message::Text(text.into())).await.is_err() {
+                if sink
+                    .feed(Message::Text(drop_report(topic, n, vsn).into()))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
             }
         }
+        if rx.is_empty() && sink.flush().await.is_err() {
+            break;
+        }
     }
     let _ = sink.close().await;
+}
+
+/// The `system` message telling a client how many messages it lost on `topic`.
+fn drop_report(topic: String, n: u64, vsn: Vsn) -> String {
+    let channel = topic
+        .strip_prefix("realtime:")
+        .unwrap_or(&topic)
+        .to_string();
+    let frame = Frame::push(
+        topic,
+        "system",
+        json!({
+            "extension": "system",
+            "status": "error",
+            "message": format!("{n} messages dropped: client is reading too slowly"),
+            "channel": channel,
+        }),
+    );
+    SharedFrame::new(frame).text(vsn).to_owned()
 }

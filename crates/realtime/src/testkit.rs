@@ -173,6 +173,7 @@ impl PgCluster {
             secure_channels: true,
             slot_name: DEFAULT_SLOT_NAME.into(),
             temporary_slot: true,
+            socket_queue: crate::outbound::QUEUE_CAPACITY,
         }
     }
 }

@@ -316,7 +316,10 @@ async fn malformed_frames_close_only_their_socket() {
 
 #[tokio::test]
 async fn slow_consumers_lose_messages_others_do_not() {
-    let (_pg, e) = setup(ReplicationMode::Rls).await;
+    let pg = cluster().await;
+    let mut cfg = pg.engine_config(SECRET, ReplicationMode::Rls);
+    cfg.socket_queue = 64;
+    let e = engine(cfg).await;
     let mut slow = connect(&e, &token("anon"), Vsn::V2).await;
     slow.join("realtime:flood", json!({})).await;
     let mut fast = connect(&e, &token("anon"), Vsn::V2).await;
@@ -326,7 +329,7 @@ async fn slow_consumers_lose_messages_others_do_not() {
         .join("realtime:flood", json!({"broadcast": {"ack": true}}))
         .await;
     let blob = "x".repeat(16 * 1024);
-    let total = 3000u64;
+    let total = 1500u64;
     // The fast client reads concurrently, as a healthy client would, and must see everything.
     let reader = tokio::spawn(async move {
         for seen in 0..total {

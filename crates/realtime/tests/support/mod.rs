@@ -153,10 +153,15 @@ impl Client {
 
     /// Next frame, or `None` when the server closed the socket.
     pub async fn next(&mut self) -> Option<Incoming> {
+        tokio::time::timeout(HANG_GUARD, self.next_unguarded())
+            .await
+            .expect("hang guard: no frame")
+    }
+
+    /// Next frame without the hang guard (for long-lived readers in the bench).
+    pub async fn next_unguarded(&mut self) -> Option<Incoming> {
         loop {
-            let m = tokio::time::timeout(HANG_GUARD, self.ws.next())
-                .await
-                .expect("hang guard: no frame")?;
+            let m = self.ws.next().await?;
             match m {
                 Ok(Message::Text(t)) => {
                     return Some(Incoming::Text(
