@@ -62,6 +62,9 @@ pub struct Config {
     pub temporary_slot: bool,
     /// Messages queued per socket before fan-out drops (optional `SOCKET_QUEUE_CAPACITY`).
     pub socket_queue: usize,
+    /// Stream changes over a replication connection (optional `REPLICATION_STREAMING`,
+    /// default true); `false`, or a server refusing replication connections, means polling.
+    pub streaming: bool,
 }
 
 impl fmt::Debug for Config {
@@ -76,6 +79,7 @@ impl fmt::Debug for Config {
             .field("slot_name", &self.slot_name)
             .field("temporary_slot", &self.temporary_slot)
             .field("socket_queue", &self.socket_queue)
+            .field("streaming", &self.streaming)
             .finish()
     }
 }
@@ -203,6 +207,7 @@ impl Config {
             slot_name,
             temporary_slot: boolean("TEMPORARY_SLOT", true)?,
             socket_queue,
+            streaming: boolean("REPLICATION_STREAMING", true)?,
         })
     }
 }

@@ -88,6 +88,7 @@ fn health_body(state: &State) -> (bool, Value) {
         "db_connected": s.db_connected,
         "replication": {
             "live": s.live,
+            "method": s.method,
             "mode": format!("{:?}", state.config.mode).to_uppercase(),
             "slot": state.config.slot_name,
             "temporary_slot": state.config.temporary_slot,

@@ -174,6 +174,7 @@ impl PgCluster {
             slot_name: DEFAULT_SLOT_NAME.into(),
             temporary_slot: true,
             socket_queue: crate::outbound::QUEUE_CAPACITY,
+            streaming: true,
         }
     }
 }

@@ -76,3 +76,31 @@ async fn reconnects_after_a_database_restart_and_keeps_subscriptions() {
         "after-restart"
     );
 }
+
+#[tokio::test]
+async fn streams_by_default_and_polls_when_asked() {
+    let pg = cluster().await;
+    let streaming = engine(pg.engine_config(SECRET, ReplicationMode::Stream)).await;
+    wait_live(&streaming).await;
+    assert_eq!(streaming.state.capture.borrow().method, "streaming");
+    let mut cfg = pg.engine_config(SECRET, ReplicationMode::Stream);
+    cfg.streaming = false;
+    cfg.slot_name = "polling_slot".into();
+    let polling = engine(cfg).await;
+    wait_live(&polling).await;
+    assert_eq!(polling.state.capture.borrow().method, "polling");
+    let mut a = connect(&streaming, &token("anon"), Vsn::V2).await;
+    let mut b = connect(&polling, &token("anon"), Vsn::V1).await;
+    let params = json!([{"event": "INSERT", "schema": "public", "table": "todos"}]);
+    a.subscribe("realtime:s", params.clone()).await;
+    b.subscribe("realtime:p", params).await;
+    sql(&pg, "insert into todos (task) values ('both')").await;
+    assert_eq!(
+        a.change("realtime:s").await["data"]["record"]["task"],
+        "both"
+    );
+    assert_eq!(
+        b.change("realtime:p").await["data"]["record"]["task"],
+        "both"
+    );
+}

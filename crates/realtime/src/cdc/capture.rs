@@ -9,6 +9,7 @@ use tokio_postgres::{Client, NoTls};
 
 use super::dispatch::Dispatcher;
 use super::pgoutput;
+use super::replication::{self, ReplicationConn};
 use crate::config::{Config, DbConfig};
 use crate::state::State;
 
@@ -28,6 +29,8 @@ pub struct CaptureStatus {
     pub last_error: Option<String>,
     /// How many times the engine reconnected after losing the database.
     pub reconnects: u64,
+    /// `streaming` (push) or `polling`.
+    pub method: String,
 }
 
 /// Opens a plain connection to the configured database.
@@ -91,13 +94,140 @@ async fn session(
         .batch_execute("set timezone to 'UTC'")
         .await
         .map_err(describe)?;
-    ensure_slot(&client, &cfg.slot_name, cfg.temporary_slot).await?;
-    tracing::info!(slot = %cfg.slot_name, temporary = cfg.temporary_slot, reconnects, "change capture live");
+    if cfg.streaming {
+        match stream(state, status, &mut client, reconnects).await {
+            Err(Failure::Setup(why)) => {
+                tracing::warn!(error = %why, poll_ms = cfg.poll_interval.as_millis() as u64,
+                    "streaming replication unavailable; polling the slot instead");
+            }
+            Err(Failure::Lost(why)) => return Err(why),
+            Ok(()) => return Ok(()),
+        }
+    }
+    poll(state, status, &mut client, reconnects).await
+}
+
+enum Failure {
+    /// Streaming could not start (e.g. no replication entry in pg_hba.conf): poll instead.
+    Setup(String),
+    /// Streaming ran and broke: reconnect.
+    Lost(String),
+}
+
+fn go_live(status: &watch::Sender<CaptureStatus>, how: &str, cfg: &Config, reconnects: u64) {
+    tracing::info!(slot = %cfg.slot_name, temporary = cfg.temporary_slot, how, reconnects, "change capture live");
     status.send_modify(|s| {
         s.live = true;
         s.db_connected = true;
         s.last_error = None;
+        s.method = how.to_string();
     });
+}
+
+/// Durable slots keep changes until someone listens (e.g. clients reconnecting after an
+/// engine restart); temporary ones are drained regardless.
+async fn wait_for_listeners(state: &State) {
+    while !state.config.temporary_slot && state.subs.is_empty() {
+        tokio::time::sleep(state.config.poll_interval).await;
+    }
+}
+
+async fn stream(
+    state: &Arc<State>,
+    status: &watch::Sender<CaptureStatus>,
+    client: &mut Client,
+    reconnects: u64,
+) -> Result<(), Failure> {
+    let cfg = &state.config;
+    let mut repl = ReplicationConn::connect(&cfg.db)
+        .await
+        .map_err(|e| Failure::Setup(e.to_string()))?;
+    if !slot_exists(client, &cfg.slot_name, cfg.temporary_slot)
+        .await
+        .map_err(Failure::Lost)?
+    {
+        let temp = if cfg.temporary_slot { "TEMPORARY " } else { "" };
+        repl.command(&format!(
+            "CREATE_REPLICATION_SLOT \"{}\" {temp}LOGICAL pgoutput NOEXPORT_SNAPSHOT",
+            cfg.slot_name
+        ))
+        .await
+        .map_err(|e| Failure::Setup(e.to_string()))?;
+    }
+    go_live(status, "streaming", cfg, reconnects);
+    wait_for_listeners(state).await;
+    repl.start(&cfg.slot_name, PUBLICATION)
+        .await
+        .map_err(|e| Failure::Lost(e.to_string()))?;
+    let mut dispatcher = Dispatcher::new(cfg.mode);
+    let mut confirmed = 0u64;
+    let mut processed = 0u64;
+    let mut in_tx = false;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        let frame = tokio::select! {
+            f = repl.next_frame() => f.map_err(|e| Failure::Lost(e.to_string()))?,
+            _ = tick.tick() => {
+                if processed != confirmed {
+                    repl.confirm(processed).await.map_err(|e| Failure::Lost(e.to_string()))?;
+                    confirmed = processed;
+                }
+                continue;
+            }
+        };
+        match frame {
+            replication::Frame::XLogData { wal_start, data } => match pgoutput::decode(&data) {
+                Ok(msg) => {
+                    match msg {
+                        pgoutput::Message::Begin { .. } => in_tx = true,
+                        pgoutput::Message::Commit { .. } => in_tx = false,
+                        _ => {}
+                    }
+                    let commit = !in_tx;
+                    dispatcher
+                        .handle(client, msg, &state.subs)
+                        .await
+                        .map_err(|e| Failure::Lost(describe(e)))?;
+                    if commit {
+                        processed = processed.max(wal_start);
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "undecodable pgoutput message skipped"),
+            },
+            replication::Frame::Keepalive { wal_end, reply } => {
+                // Between transactions everything sent so far is handled: confirm it all, or
+                // the server would wait for us at shutdown and keep WAL it could recycle.
+                if !in_tx {
+                    processed = processed.max(wal_end);
+                }
+                if reply {
+                    repl.confirm(processed)
+                        .await
+                        .map_err(|e| Failure::Lost(e.to_string()))?;
+                    confirmed = processed;
+                }
+            }
+        }
+    }
+}
+
+async fn poll(
+    state: &Arc<State>,
+    status: &watch::Sender<CaptureStatus>,
+    client: &mut Client,
+    reconnects: u64,
+) -> Result<(), String> {
+    let cfg = &state.config;
+    if !slot_exists(client, &cfg.slot_name, cfg.temporary_slot).await? {
+        client
+            .execute(
+                "select pg_create_logical_replication_slot($1, 'pgoutput', $2)",
+                &[&cfg.slot_name, &cfg.temporary_slot],
+            )
+            .await
+            .map_err(describe)?;
+    }
+    go_live(status, "polling", cfg, reconnects);
     let mut dispatcher = Dispatcher::new(cfg.mode);
     let poll = client
         .prepare(&format!(
@@ -107,12 +237,7 @@ async fn session(
         .await
         .map_err(describe)?;
     loop {
-        // A durable slot keeps changes until someone listens (e.g. clients reconnecting
-        // after an engine restart); a temporary one is drained regardless.
-        if !cfg.temporary_slot && state.subs.is_empty() {
-            tokio::time::sleep(cfg.poll_interval).await;
-            continue;
-        }
+        wait_for_listeners(state).await;
         let rows = client
             .query(&poll, &[&cfg.slot_name, &MAX_CHANGES_PER_POLL])
             .await
@@ -123,7 +248,7 @@ async fn session(
             match pgoutput::decode(data) {
                 Ok(msg) => {
                     dispatcher
-                        .handle(&mut client, msg, &state.subs)
+                        .handle(client, msg, &state.subs)
                         .await
                         .map_err(describe)?;
                 }
@@ -136,7 +261,8 @@ async fn session(
     }
 }
 
-async fn ensure_slot(client: &Client, slot: &str, temporary: bool) -> Result<(), String> {
+/// Whether the slot exists (and may be reused); errors if it is busy or not pgoutput.
+async fn slot_exists(client: &Client, slot: &str, temporary: bool) -> Result<bool, String> {
     let existing = client
         .query_opt(
             "select temporary, active, active_pid, plugin::text from pg_replication_slots where slot_name = $1",
@@ -144,37 +270,30 @@ async fn ensure_slot(client: &Client, slot: &str, temporary: bool) -> Result<(),
         )
         .await
         .map_err(describe)?;
-    if let Some(row) = existing {
-        let (is_temp, active, pid, plugin): (bool, bool, Option<i32>, Option<String>) =
-            (row.get(0), row.get(1), row.get(2), row.get(3));
-        if active {
-            return Err(format!(
-                "replication slot `{slot}` is in use by backend pid {} (another realtime engine?)",
-                pid.unwrap_or_default()
-            ));
-        }
-        if plugin.as_deref() != Some("pgoutput") {
-            return Err(format!(
-                "replication slot `{slot}` uses plugin {:?}, not pgoutput; drop it or set SLOT_NAME",
-                plugin.unwrap_or_default()
-            ));
-        }
-        if temporary && !is_temp {
-            tracing::warn!(
-                slot,
-                "TEMPORARY_SLOT=true but a durable slot exists; reusing it"
-            );
-        }
-        return Ok(());
+    let Some(row) = existing else {
+        return Ok(false);
+    };
+    let (is_temp, active, pid, plugin): (bool, bool, Option<i32>, Option<String>) =
+        (row.get(0), row.get(1), row.get(2), row.get(3));
+    if active {
+        return Err(format!(
+            "replication slot `{slot}` is in use by backend pid {} (another realtime engine?)",
+            pid.unwrap_or_default()
+        ));
     }
-    client
-        .execute(
-            "select pg_create_logical_replication_slot($1, 'pgoutput', $2)",
-            &[&slot, &temporary],
-        )
-        .await
-        .map_err(describe)?;
-    Ok(())
+    if plugin.as_deref() != Some("pgoutput") {
+        return Err(format!(
+            "replication slot `{slot}` uses plugin {:?}, not pgoutput; drop it or set SLOT_NAME",
+            plugin.unwrap_or_default()
+        ));
+    }
+    if temporary && !is_temp {
+        tracing::warn!(
+            slot,
+            "TEMPORARY_SLOT=true but a durable slot exists; reusing it"
+        );
+    }
+    Ok(true)
 }
 
 /// A database error as one line, without connection secrets.

@@ -6,5 +6,6 @@ pub mod filter;
 pub mod pgoutput;
 pub mod registry;
 pub mod relations;
+pub mod replication;
 pub mod subscribe;
 pub mod values;
