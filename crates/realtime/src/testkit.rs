@@ -36,6 +36,7 @@ pub struct PgCluster {
     bin: PathBuf,
     /// TCP port on 127.0.0.1.
     pub port: u16,
+    password: Option<String>,
 }
 
 /// A free TCP port on 127.0.0.1.
@@ -74,8 +75,17 @@ async fn run(bin: &Path, args: &[&str]) -> Result<(), ClusterError> {
 }
 
 impl PgCluster {
-    /// Creates and starts a cluster with `wal_level=logical` on a free port.
+    /// Creates and starts a cluster with `wal_level=logical` on a free port (trust auth).
     pub async fn start() -> Result<PgCluster, ClusterError> {
+        PgCluster::create(None).await
+    }
+
+    /// Like `start`, but TCP clients must authenticate with SCRAM-SHA-256 and `password`.
+    pub async fn start_with_password(password: &str) -> Result<PgCluster, ClusterError> {
+        PgCluster::create(Some(password.to_string())).await
+    }
+
+    async fn create(password: Option<String>) -> Result<PgCluster, ClusterError> {
         let bin = PathBuf::from(std::env::var("PG_BIN").unwrap_or_else(|_| DEFAULT_PG_BIN.into()));
         let dir =
             std::env::temp_dir().join(format!("supalove-pg-{}", uuid::Uuid::new_v4().simple()));
@@ -93,24 +103,36 @@ impl PgCluster {
                 });
             }
         }
-        let data = dir.join("data");
-        let data_s = data.to_string_lossy().to_string();
-        run(
-            &bin.join("initdb"),
-            &[
-                "-D",
-                &data_s,
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "-E",
-                "UTF8",
-                "--no-sync",
-            ],
-        )
-        .await?;
+        let data_s = dir.join("data").to_string_lossy().to_string();
+        let mut args: Vec<String> = ["-D", &data_s, "-U", "postgres", "-E", "UTF8", "--no-sync"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        if let Some(pw) = &password {
+            let file = dir.join("pwfile");
+            std::fs::write(&file, pw)?;
+            if running_as_root() {
+                Command::new("chown")
+                    .arg("postgres:postgres")
+                    .arg(&file)
+                    .output()
+                    .await?;
+            }
+            args.push("--auth-local=trust".into());
+            args.push("--auth-host=scram-sha-256".into());
+            args.push(format!("--pwfile={}", file.display()));
+        } else {
+            args.push("--auth=trust".into());
+        }
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(&bin.join("initdb"), &refs).await?;
         let port = free_port()?;
-        let cluster = PgCluster { dir, bin, port };
+        let cluster = PgCluster {
+            dir,
+            bin,
+            port,
+            password,
+        };
         cluster.pg_ctl_start().await?;
         Ok(cluster)
     }
@@ -158,7 +180,10 @@ impl PgCluster {
             port: self.port,
             name: "postgres".into(),
             user: "postgres".into(),
-            password: "unused-trust-auth".into(),
+            password: self
+                .password
+                .clone()
+                .unwrap_or_else(|| "unused-trust-auth".into()),
         }
     }
 

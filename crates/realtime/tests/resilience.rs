@@ -104,3 +104,32 @@ async fn streams_by_default_and_polls_when_asked() {
         "both"
     );
 }
+
+#[tokio::test]
+async fn streams_with_scram_password_authentication() {
+    let pg = supalove_realtime::testkit::PgCluster::start_with_password("s3cret-pw")
+        .await
+        .unwrap();
+    let c = pg.client().await.expect("SCRAM login works for queries");
+    c.batch_execute(supalove_realtime::testkit::SUPABASE_BOOTSTRAP_SQL)
+        .await
+        .unwrap();
+    c.batch_execute(SCHEMA_SQL).await.unwrap();
+    let e = engine(pg.engine_config(SECRET, ReplicationMode::Stream)).await;
+    wait_live(&e).await;
+    assert_eq!(e.state.capture.borrow().method, "streaming");
+    let mut client = connect(&e, &token("anon"), Vsn::V2).await;
+    client
+        .subscribe(
+            "realtime:pw",
+            json!([{"event": "INSERT", "schema": "public", "table": "todos"}]),
+        )
+        .await;
+    c.batch_execute("insert into todos (task) values ('scram')")
+        .await
+        .unwrap();
+    assert_eq!(
+        client.change("realtime:pw").await["data"]["record"]["task"],
+        "scram"
+    );
+}
