@@ -441,3 +441,43 @@ impl Http {
         (code, body)
     }
 }
+
+#[tokio::test]
+async fn insecure_channels_accept_missing_tokens_as_anon() {
+    let pg = cluster().await;
+    let mut cfg = pg.engine_config(SECRET, ReplicationMode::Rls);
+    cfg.secure_channels = false;
+    let e = engine(cfg).await;
+    let mut c = connect_raw(e.addr, "/socket/websocket", "vsn=2.0.0")
+        .await
+        .expect("no token needed with SECURE_CHANNELS=false");
+    c.subscribe(
+        "realtime:n",
+        json!([{"event": "INSERT", "schema": "public", "table": "notes"}]),
+    )
+    .await;
+    // The fallback role is anon, so RLS still applies: only the public row arrives.
+    sql(
+        &pg,
+        "insert into notes values (1, 'private', false), (2, 'public', true)",
+    )
+    .await;
+    assert_eq!(c.change("realtime:n").await["data"]["record"]["id"], 2);
+}
+
+#[tokio::test]
+async fn unknown_roles_cannot_subscribe_in_rls_mode() {
+    let (_pg, e) = setup(ReplicationMode::Rls).await;
+    let mut ghost = connect(&e, &token("no_such_role"), Vsn::V2).await;
+    let params = json!([{"event": "INSERT", "schema": "public", "table": "notes"}]);
+    ghost
+        .join("realtime:g", json!({ "postgres_changes": params }))
+        .await;
+    let sys = ghost.expect("realtime:g", "system").await;
+    assert_eq!(sys.payload["status"], "error");
+    let msg = sys.payload["message"].as_str().unwrap();
+    assert!(
+        msg.contains("role \"no_such_role\" does not exist"),
+        "{msg}"
+    );
+}

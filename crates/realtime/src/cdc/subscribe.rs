@@ -113,6 +113,18 @@ async fn validate(
         .into_iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
+    if mode == ReplicationMode::Rls {
+        // Like the official `claims_role regrole` column: the JWT role must exist.
+        let role = &req.subs.role;
+        let exists = client
+            .query_opt("select 1 from pg_roles where rolname = $1", &[role])
+            .await
+            .map_err(db)?
+            .is_some();
+        if !exists {
+            return Err(Failure::Invalid(format!("role \"{role}\" does not exist")));
+        }
+    }
     let mut out = Vec::with_capacity(req.params.len());
     for (id, p) in &req.params {
         let schema = p
