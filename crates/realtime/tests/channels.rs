@@ -481,3 +481,55 @@ async fn unknown_roles_cannot_subscribe_in_rls_mode() {
         "{msg}"
     );
 }
+
+#[tokio::test]
+async fn random_garbage_never_takes_the_server_down() {
+    let (_pg, e) = setup(ReplicationMode::Rls).await;
+    let mut good = connect(&e, &token("anon"), Vsn::V1).await;
+    good.join("realtime:steady", json!({})).await;
+    // Deterministic xorshift noise: raw bytes, broken JSON and well-formed-but-wrong frames.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let shapes = [
+        r#"[null,"1","realtime:steady","phx_join",{"config":{"postgres_changes":[{"event":1}]}}]"#,
+        r#"["1","2","realtime:steady","presence",{"event":"track","payload":[]}]"#,
+        r#"[null,null,null,null,null]"#,
+        r#"{"topic":"phoenix","event":"heartbeat","payload":{},"ref":{}}"#,
+        r#"["1","3","realtime:steady","broadcast",{"event":{}}]"#,
+    ];
+    for round in 0..120 {
+        let vsn = if round % 2 == 0 { Vsn::V1 } else { Vsn::V2 };
+        let mut evil = connect(&e, &token("anon"), vsn).await;
+        let len = (next() % 300) as usize;
+        let bytes: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+        let msg = match round % 4 {
+            0 => Message::Binary(bytes.into()),
+            1 => Message::Text(String::from_utf8_lossy(&bytes).into_owned().into()),
+            2 => Message::Text(shapes[(next() % shapes.len() as u64) as usize].into()),
+            _ => {
+                let mut b = vec![3u8];
+                b.extend(bytes);
+                Message::Binary(b.into())
+            }
+        };
+        evil.send_raw(msg).await;
+        let r = evil.push("phoenix", "heartbeat", json!({}), None).await;
+        // Either the socket was closed for the bad frame or it still answers: never a hang.
+        loop {
+            match evil.next().await {
+                None => break,
+                Some(Incoming::Text(f)) if f.msg_ref.as_deref() == Some(r.as_str()) => break,
+                Some(_) => continue,
+            }
+        }
+    }
+    let r = good.push("phoenix", "heartbeat", json!({}), None).await;
+    assert_eq!(good.reply(&r).await.payload["status"], "ok");
+    let mut fresh = connect(&e, &token("anon"), Vsn::V2).await;
+    fresh.join("realtime:steady", json!({})).await;
+}
