@@ -295,3 +295,43 @@ async fn stream_mode_sends_everything() {
         json!({"id": 1, "body": "private", "public": false})
     );
 }
+
+#[tokio::test]
+async fn rls_policies_see_each_users_claims() {
+    let (pg, e) = setup(ReplicationMode::Rls).await;
+    sql(
+        &pg,
+        "create table owned (id int primary key, owner text); \
+              alter table owned enable row level security; \
+              create policy mine on owned for select to authenticated \
+                using (owner = current_setting('request.jwt.claims', true)::json->>'sub'); \
+              alter publication supabase_realtime add table owned",
+    )
+    .await;
+    let user = |sub: &str| {
+        supalove_realtime::jwt::sign_hs256(
+            &json!({"role": "authenticated", "sub": sub, "exp": supalove_realtime::jwt::now_secs() + 3600}),
+            SECRET.as_bytes(),
+        )
+    };
+    // A sub with a quote and a backslash proves the claims reach Postgres intact.
+    let tricky = r"o'brien\x";
+    let mut a = connect(&e, &user(tricky), Vsn::V2).await;
+    let mut b = connect(&e, &user("alice"), Vsn::V1).await;
+    let params = json!([{"event": "INSERT", "schema": "public", "table": "owned"}]);
+    a.subscribe("realtime:o", params.clone()).await;
+    b.subscribe("realtime:o", params).await;
+    let c = pg.client().await.unwrap();
+    c.execute("insert into owned values (1, $1)", &[&tricky])
+        .await
+        .unwrap();
+    c.execute("insert into owned values (2, 'alice')", &[])
+        .await
+        .unwrap();
+    assert_eq!(a.change("realtime:o").await["data"]["record"]["id"], 1);
+    assert_eq!(b.change("realtime:o").await["data"]["record"]["id"], 2);
+    c.execute("insert into owned values (3, $1)", &[&tricky])
+        .await
+        .unwrap();
+    assert_eq!(a.change("realtime:o").await["data"]["record"]["id"], 3);
+}

@@ -9,7 +9,7 @@ use tokio_postgres::Client;
 
 use super::pgoutput::{format_commit_ts, Message, TupleValue};
 use super::registry::{ChannelSubs, Registry};
-use super::relations::{self, Privileges, RelInfo};
+use super::relations::{self, Check, Privileges, RelInfo};
 use super::values::to_json;
 use crate::config::ReplicationMode;
 use crate::outbound::{Out, SharedFrame};
@@ -129,18 +129,14 @@ impl Dispatcher {
         registry: &Registry,
     ) -> Result<usize, tokio_postgres::Error> {
         let rel = &change.rel;
-        let mut frames: HashMap<(String, Vec<u32>, String), Arc<SharedFrame>> = HashMap::new();
-        let mut visibility: HashMap<(String, Arc<str>), bool> = HashMap::new();
-        let mut sent = 0;
+        // Pass 1: who matches, with which columns, and which RLS questions must be asked.
+        let mut plan = Vec::new();
+        let mut checks: Vec<Check> = Vec::new();
         for ch in registry.snapshot() {
             let ids = matching_ids(&ch, change);
             if ids.is_empty() {
                 continue;
             }
-            let role_key = match self.mode {
-                ReplicationMode::Stream => String::new(),
-                ReplicationMode::Rls => ch.role.clone(),
-            };
             let (allowed, errors) = match self.mode {
                 ReplicationMode::Stream => (Arc::new(vec![true; rel.columns.len()]), Vec::new()),
                 ReplicationMode::Rls => {
@@ -149,30 +145,43 @@ impl Dispatcher {
                     (allowed, errors)
                 }
             };
-            if self.mode == ReplicationMode::Rls
+            let check = (self.mode == ReplicationMode::Rls
                 && rel.rls_enabled
                 && change.kind != "DELETE"
-                && errors.is_empty()
-            {
-                let key = (ch.role.clone(), ch.claims.clone());
-                let visible = match visibility.get(&key) {
-                    Some(v) => *v,
-                    None => {
-                        let new = change.new.as_deref().unwrap_or(&[]);
-                        let v = relations::row_visible(client, rel, new, &ch.role, &ch.claims, &ch.sub)
-                            .await
-                            .unwrap_or_else(|e| {
-                                tracing::warn!(role = %ch.role, table = %rel.name, error = %e, "RLS check failed; change withheld");
-                                false
-                            });
-                        visibility.insert(key, v);
-                        v
-                    }
-                };
-                if !visible {
+                && errors.is_empty())
+            .then(|| Check {
+                role: ch.role.clone(),
+                claims: ch.claims.clone(),
+                sub: ch.sub.clone(),
+            });
+            if let Some(c) = &check {
+                if !checks.contains(c) {
+                    checks.push(c.clone());
+                }
+            }
+            plan.push((ch, ids, allowed, errors, check));
+        }
+        // Pass 2: one round trip answers every RLS question for this row.
+        let verdicts: HashMap<Check, bool> = if checks.is_empty() {
+            HashMap::new()
+        } else {
+            let new = change.new.as_deref().unwrap_or(&[]);
+            let answers = relations::visible_batch(client, rel, new, &checks).await;
+            checks.into_iter().zip(answers).collect()
+        };
+        // Pass 3: build each distinct payload once and fan it out.
+        let mut frames: HashMap<(String, Vec<u32>, String), Arc<SharedFrame>> = HashMap::new();
+        let mut sent = 0;
+        for (ch, ids, allowed, errors, check) in plan {
+            if let Some(c) = check {
+                if !verdicts.get(&c).copied().unwrap_or(false) {
                     continue;
                 }
             }
+            let role_key = match self.mode {
+                ReplicationMode::Stream => String::new(),
+                ReplicationMode::Rls => ch.role.clone(),
+            };
             let frame = frames
                 .entry((ch.topic.clone(), ids.clone(), role_key))
                 .or_insert_with(|| {

@@ -200,3 +200,99 @@ pub async fn row_visible(
     tx.rollback().await?;
     Ok(visible)
 }
+
+/// One RLS question: may `role` with `claims` (and `sub`) read the changed row?
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Check {
+    /// Postgres role from the JWT.
+    pub role: String,
+    /// Claims JSON for `request.jwt.claims`.
+    pub claims: Arc<str>,
+    /// `sub` claim.
+    pub sub: String,
+}
+
+/// An SQL string literal that is safe whatever `standard_conforming_strings` says.
+fn literal(s: &str) -> String {
+    format!("E'{}'", s.replace('\\', "\\\\").replace('\'', "''"))
+}
+
+/// Answers every check for one changed row in a single round trip (one read-only
+/// transaction switching role and claims per check); falls back to one transaction per
+/// check if the batch fails, so one bad role cannot hide the row from everybody.
+pub async fn visible_batch(
+    client: &mut Client,
+    rel: &RelInfo,
+    new: &[TupleValue],
+    checks: &[Check],
+) -> Vec<bool> {
+    let mut conds = Vec::new();
+    for (col, v) in rel.columns.iter().zip(new) {
+        if !col.is_pk {
+            continue;
+        }
+        let TupleValue::Text(t) = v else {
+            return vec![false; checks.len()];
+        };
+        conds.push(format!(
+            "{} = {}::{}",
+            quote_ident(&col.name),
+            literal(t),
+            col.sql_type
+        ));
+    }
+    if conds.is_empty() {
+        return vec![false; checks.len()];
+    }
+    let probe = format!(
+        "SELECT 'v', exists(select 1 from {}.{} where {});",
+        quote_ident(&rel.schema),
+        quote_ident(&rel.name),
+        conds.join(" and ")
+    );
+    let mut sql = String::from("BEGIN READ ONLY;");
+    for c in checks {
+        let role = literal(&c.role);
+        sql.push_str(&format!(
+            "SELECT set_config('role', {role}, true), set_config('request.jwt.claims', {}, true), \
+             set_config('request.jwt.claim.role', {role}, true), set_config('request.jwt.claim.sub', {}, true);",
+            literal(&c.claims),
+            literal(&c.sub)
+        ));
+        sql.push_str(&probe);
+    }
+    sql.push_str("ROLLBACK;");
+    match client.simple_query(&sql).await {
+        Ok(messages) => {
+            let verdicts: Vec<bool> = messages
+                .iter()
+                .filter_map(|m| match m {
+                    tokio_postgres::SimpleQueryMessage::Row(r) if r.get(0) == Some("v") => {
+                        Some(r.get(1) == Some("t"))
+                    }
+                    _ => None,
+                })
+                .collect();
+            if verdicts.len() == checks.len() {
+                return verdicts;
+            }
+            tracing::warn!(table = %rel.name, "RLS batch answered {} of {} checks", verdicts.len(), checks.len());
+            vec![false; checks.len()]
+        }
+        Err(e) => {
+            let _ = client.batch_execute("ROLLBACK").await;
+            tracing::debug!(table = %rel.name, error = %e, "RLS batch failed; checking one by one");
+            let mut out = Vec::with_capacity(checks.len());
+            for c in checks {
+                let v = row_visible(client, rel, new, &c.role, &c.claims, &c.sub)
+                    .await
+                    .unwrap_or_else(|e| {
+                        tracing::warn!(role = %c.role, table = %rel.name, error = %e, "RLS check failed; change withheld");
+                        false
+                    });
+                out.push(v);
+            }
+            out
+        }
+    }
+}
