@@ -28,6 +28,10 @@ struct Engine {
 
 impl Engine {
     async fn start(pg: &PgCluster, poll_ms: u64) -> Engine {
+        Engine::start_as(pg, poll_ms, "STREAM", "supabase_realtime_replication_slot").await
+    }
+
+    async fn start_as(pg: &PgCluster, poll_ms: u64, mode: &str, slot: &str) -> Engine {
         let port = free_port().unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_supalove-realtime"))
             .env("PORT", port.to_string())
@@ -37,7 +41,8 @@ impl Engine {
             .env("DB_USER", "postgres")
             .env("DB_PASSWORD", "unused")
             .env("JWT_SECRET", SECRET)
-            .env("REPLICATION_MODE", "STREAM")
+            .env("REPLICATION_MODE", mode)
+            .env("SLOT_NAME", slot)
             .env("REPLICATION_POLL_INTERVAL", poll_ms.to_string())
             .env("LOG_LEVEL", "warn")
             .stdout(Stdio::null())
@@ -68,10 +73,14 @@ impl Engine {
     }
 
     async fn client(&self) -> Client {
+        self.client_with(&token("service_role")).await
+    }
+
+    async fn client_with(&self, jwt: &str) -> Client {
         support::connect_raw(
             format!("127.0.0.1:{}", self.port).parse().unwrap(),
             "/socket/websocket",
-            &format!("apikey={}&vsn=2.0.0", token("service_role")),
+            &format!("apikey={jwt}&vsn=2.0.0"),
         )
         .await
         .expect("connect")
@@ -251,6 +260,56 @@ async fn main() {
         "≤ 50 ms".into(),
     ));
     drop(rx);
+
+    // 3b. RLS fan-out: 1,000 users with distinct `sub` claims on a table whose policy reads
+    //     request.jwt.claims, so every delivery needs its own RLS answer.
+    support::sql(&pg, "create table bench_owned (id bigserial primary key, seq bigint, owner text); \
+        alter table bench_owned enable row level security; \
+        create policy readable on bench_owned for select to authenticated \
+          using (owner = 'everyone' or owner = current_setting('request.jwt.claims', true)::json->>'sub'); \
+        alter publication supabase_realtime add table bench_owned").await;
+    let rls = Engine::start_as(&pg, poll_ms, "RLS", "rls_bench_slot").await;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    for i in 0..FANOUT_CLIENTS {
+        let jwt = supalove_realtime::jwt::sign_hs256(
+            &json!({"role": "authenticated", "sub": format!("user-{i}"), "exp": supalove_realtime::jwt::now_secs() + 3600}),
+            SECRET.as_bytes(),
+        );
+        let mut c = rls.client_with(&jwt).await;
+        c.subscribe(
+            "realtime:owned",
+            json!([{"event": "INSERT", "schema": "public", "table": "bench_owned"}]),
+        )
+        .await;
+        spawn_reader(c, "realtime:owned", tx.clone());
+    }
+    drop(tx);
+    let mut fan_rls = Vec::new();
+    for seq in 0..FANOUT_ROWS {
+        let at = Instant::now();
+        db.execute(
+            "insert into bench_owned (seq, owner) values ($1, 'everyone')",
+            &[&(seq as i64)],
+        )
+        .await
+        .unwrap();
+        for _ in 0..FANOUT_CLIENTS {
+            let (_, got_at) = rx.recv().await.unwrap();
+            fan_rls.push(got_at - at);
+        }
+    }
+    fan_rls.sort();
+    rows.push((
+        "RLS fan-out, 1,000 distinct users p99".into(),
+        format!(
+            "{:.2} ms (p50 {:.2})",
+            pct(&fan_rls, 0.99),
+            pct(&fan_rls, 0.5)
+        ),
+        "(no goal; RLS mode)".into(),
+    ));
+    drop(rx);
+    drop(rls);
 
     // 4. RSS idle and with 10,000 idle sockets (fresh engine, same database).
     drop(e);
