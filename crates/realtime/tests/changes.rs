@@ -335,3 +335,27 @@ async fn rls_policies_see_each_users_claims() {
         .unwrap();
     assert_eq!(a.change("realtime:o").await["data"]["record"]["id"], 3);
 }
+
+#[tokio::test]
+async fn oversized_records_keep_small_values_and_say_413() {
+    let (pg, e) = setup(ReplicationMode::Stream).await;
+    let mut c = connect(&e, &token("service_role"), Vsn::V2).await;
+    c.subscribe(
+        "realtime:big",
+        json!([{"event": "INSERT", "schema": "public", "table": "todos"}]),
+    )
+    .await;
+    sql(
+        &pg,
+        "alter table todos alter column task set storage external; \
+              insert into todos (task, n) values (repeat('x', 1100000), 3)",
+    )
+    .await;
+    let got = c.change("realtime:big").await;
+    assert_eq!(
+        got["data"]["errors"],
+        json!(["Error 413: Payload Too Large"])
+    );
+    assert_eq!(got["data"]["record"]["n"], 3);
+    assert!(got["data"]["record"].get("task").is_none());
+}

@@ -90,6 +90,19 @@ async fn join_reply_and_presence_state_then_leave_closes() {
     assert_eq!(c.reply(&r).await.payload["status"], "ok");
     let close = c.expect("realtime:room", "phx_close").await;
     assert_eq!(close.join_ref.as_deref(), Some("j1"));
+    // Joining a joined topic again closes the old channel first.
+    c.join("realtime:again", json!({})).await;
+    let r = c
+        .push(
+            "realtime:again",
+            "phx_join",
+            json!({"config": {}}),
+            Some("j2"),
+        )
+        .await;
+    let close = c.expect("realtime:again", "phx_close").await;
+    assert_eq!(close.join_ref.as_deref(), Some("j1"));
+    assert_eq!(c.reply(&r).await.payload["status"], "ok");
 }
 
 #[tokio::test]
