@@ -52,26 +52,46 @@ pub struct ChannelSubs {
     pub bindings: Vec<Binding>,
 }
 
+/// Claims refreshed before a channel's subscriptions were registered.
+type Refreshed = (Arc<str>, String, String);
+
 /// All channels with postgres_changes subscriptions.
 #[derive(Debug, Default)]
 pub struct Registry {
     inner: RwLock<HashMap<(u64, String), Arc<ChannelSubs>>>,
+    /// Token refreshes that raced with subscription validation, applied on insert.
+    pending: RwLock<HashMap<(u64, String), Refreshed>>,
 }
 
 impl Registry {
     /// Adds or replaces a channel's subscriptions.
-    pub fn insert(&self, subs: ChannelSubs) {
+    pub fn insert(&self, mut subs: ChannelSubs) {
+        let key = (subs.socket_id, subs.topic.clone());
+        let refreshed = self
+            .pending
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&key);
+        if let Some((claims, sub, role)) = refreshed {
+            (subs.claims, subs.sub, subs.role) = (claims, sub, role);
+        }
         let mut map = self.inner.write().unwrap_or_else(|e| e.into_inner());
-        map.insert((subs.socket_id, subs.topic.clone()), Arc::new(subs));
+        map.insert(key, Arc::new(subs));
     }
 
     /// Removes a channel's subscriptions.
     pub fn remove(&self, socket_id: u64, topic: &str) {
+        let key = (socket_id, topic.to_string());
+        self.pending
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&key);
         let mut map = self.inner.write().unwrap_or_else(|e| e.into_inner());
-        map.remove(&(socket_id, topic.to_string()));
+        map.remove(&key);
     }
 
-    /// Replaces the claims of a channel after an `access_token` refresh.
+    /// Replaces the claims of a channel after an `access_token` refresh (also when its
+    /// subscriptions are still being validated).
     pub fn update_claims(
         &self,
         socket_id: u64,
@@ -79,17 +99,24 @@ impl Registry {
         claims: &Map<String, Value>,
         role: &str,
     ) {
+        let key = (socket_id, topic.to_string());
+        let text: Arc<str> = Value::Object(claims.clone()).to_string().into();
+        let sub = claims
+            .get("sub")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         let mut map = self.inner.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(entry) = map.get_mut(&(socket_id, topic.to_string())) {
-            let mut updated = (**entry).clone();
-            updated.claims = Value::Object(claims.clone()).to_string().into();
-            updated.sub = claims
-                .get("sub")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
-            updated.role = role.to_string();
-            *entry = Arc::new(updated);
+        match map.get_mut(&key) {
+            Some(entry) => {
+                let mut updated = (**entry).clone();
+                (updated.claims, updated.sub, updated.role) = (text, sub, role.to_string());
+                *entry = Arc::new(updated);
+            }
+            None => {
+                let mut pending = self.pending.write().unwrap_or_else(|e| e.into_inner());
+                pending.insert(key, (text, sub, role.to_string()));
+            }
         }
     }
 
@@ -144,6 +171,33 @@ mod tests {
         ));
         assert_eq!(a, b);
         assert_ne!(a, c);
+    }
+
+    #[test]
+    fn refresh_before_registration_is_not_lost() {
+        let reg = Registry::default();
+        let (mailbox, _rx, _) = Mailbox::new(7, supalove_phoenix::Vsn::V1, 16);
+        let claims = json!({"role": "authenticated", "sub": "u1"})
+            .as_object()
+            .unwrap()
+            .clone();
+        reg.update_claims(7, "realtime:a", &claims, "authenticated");
+        reg.insert(ChannelSubs {
+            socket_id: 7,
+            topic: "realtime:a".into(),
+            mailbox,
+            claims: "{\"role\":\"anon\"}".into(),
+            sub: String::new(),
+            role: "anon".into(),
+            bindings: Vec::new(),
+        });
+        let got = reg.snapshot();
+        assert_eq!(
+            (got[0].role.as_str(), got[0].sub.as_str()),
+            ("authenticated", "u1")
+        );
+        reg.remove(7, "realtime:a");
+        assert!(reg.is_empty());
     }
 
     #[test]
