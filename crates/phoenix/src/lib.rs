@@ -13,5 +13,5 @@ pub mod serializer;
 pub use binary::{BroadcastBody, UserBroadcast};
 pub use error::DecodeError;
 pub use frame::Frame;
-pub use messages::{ClientMessage, JoinConfig, PostgresChangeParams};
+pub use messages::{ClientMessage, JoinConfig, PostgresChangeParams, PostgresChangesOptions};
 pub use serializer::{Decoded, Vsn};

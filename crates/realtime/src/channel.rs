@@ -189,6 +189,47 @@ impl Session {
                 Value::Object(m)
             })
             .collect();
+        let req = (!ids.is_empty()).then(|| Request {
+            subs: ChannelSubs {
+                socket_id: self.mailbox.socket_id,
+                topic: topic.clone(),
+                mailbox: self.mailbox.clone(),
+                claims: Value::Object(claims.raw.clone()).to_string().into(),
+                sub: claims
+                    .raw
+                    .get("sub")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+                role: claims.role.clone(),
+                bindings: Vec::new(),
+            },
+            params: ids,
+            channel: channel_name(&topic).to_string(),
+            join_ref: frame.join_ref.clone(),
+        });
+        let options = &config.postgres_changes_options;
+        let mut attached = false;
+        if let (Some(req), true) = (&req, options.wait) {
+            // Newer clients ask the join reply to wait until the bindings are live.
+            let limit =
+                Duration::from_millis(options.timeout.unwrap_or(15_000).clamp(100, 120_000));
+            let reason =
+                match tokio::time::timeout(limit, subscribe::attach(&self.state, req)).await {
+                    Ok(Ok(())) => None,
+                    Ok(Err(why)) => Some(format!("PostgresChangesSubscribeFailed: {why}")),
+                    Err(_) => Some(
+                        "PostgresChangesSubscribeTimeout: postgres_changes were not ready in time"
+                            .into(),
+                    ),
+                };
+            if let Some(reason) = reason {
+                self.reply(frame, "error", json!({ "reason": reason }))
+                    .await;
+                return;
+            }
+            attached = true;
+        }
         self.reply(frame, "ok", json!({ "postgres_changes": echoed }))
             .await;
         let presence_key = if config.presence.key.is_empty() {
@@ -204,28 +245,16 @@ impl Session {
         let state_push = Frame::push(topic.clone(), "presence_state", presence)
             .with_join_ref(frame.join_ref.clone());
         self.mailbox.send_frame(state_push).await;
-        let subscriber = (!ids.is_empty()).then(|| {
-            let req = Request {
-                subs: ChannelSubs {
-                    socket_id: self.mailbox.socket_id,
-                    topic: topic.clone(),
-                    mailbox: self.mailbox.clone(),
-                    claims: Value::Object(claims.raw.clone()).to_string().into(),
-                    sub: claims
-                        .raw
-                        .get("sub")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_string(),
-                    role: claims.role.clone(),
-                    bindings: Vec::new(),
-                },
-                params: ids,
-                channel: channel_name(&topic).to_string(),
-                join_ref: frame.join_ref.clone(),
-            };
-            tokio::spawn(subscribe::run(self.state.clone(), req))
-        });
+        let subscriber = match req {
+            Some(req) if attached => {
+                self.mailbox
+                    .send_frame(subscribe::subscribed_message(&req))
+                    .await;
+                None
+            }
+            Some(req) => Some(tokio::spawn(subscribe::run(self.state.clone(), req))),
+            None => None,
+        };
         self.joined.insert(
             topic,
             Joined {

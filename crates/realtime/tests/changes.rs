@@ -359,3 +359,43 @@ async fn oversized_records_keep_small_values_and_say_413() {
     assert_eq!(got["data"]["record"]["n"], 3);
     assert!(got["data"]["record"].get("task").is_none());
 }
+
+#[tokio::test]
+async fn join_can_wait_for_postgres_changes() {
+    let (pg, e) = setup(ReplicationMode::Rls).await;
+    let mut c = connect(&e, &token("service_role"), Vsn::V2).await;
+    let options = json!({"wait": true, "timeout": 10000});
+    let resp = c
+        .join(
+            "realtime:w",
+            json!({"postgres_changes": [{"event": "INSERT", "schema": "public", "table": "todos"}], "postgres_changes_options": options}),
+        )
+        .await;
+    // Once the reply is here the bindings are live: a write right now is not lost.
+    sql(&pg, "insert into todos (task) values ('right-after-reply')").await;
+    assert_eq!(resp["postgres_changes"][0]["table"], "todos");
+    assert_eq!(
+        c.expect("realtime:w", "system").await.payload["status"],
+        "ok"
+    );
+    assert_eq!(
+        c.change("realtime:w").await["data"]["record"]["task"],
+        "right-after-reply"
+    );
+
+    let r = c
+        .push(
+            "realtime:w2",
+            "phx_join",
+            json!({"config": {"postgres_changes": [{"event": "*", "schema": "public", "table": "missing"}], "postgres_changes_options": options}}),
+            Some("j2"),
+        )
+        .await;
+    let reply = c.reply(&r).await;
+    assert_eq!(reply.payload["status"], "error");
+    let reason = reply.payload["response"]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("PostgresChangesSubscribeFailed"),
+        "{reason}"
+    );
+}

@@ -77,6 +77,20 @@ for (const variant of VARIANTS) {
         assert.deepEqual(seen['in.(1,5,9)'], [5, 9])
       })
 
+      if (variant.name.includes('latest')) {
+        test('postgres_changes_options.wait: SUBSCRIBED means changes are live', async () => {
+          const c = client(token('service_role'))
+          const tag = uniq('wait')
+          const got = []
+          const ch = c.channel(uniq('wait'), { config: { postgres_changes_options: { wait: true, timeout: 10000 } } })
+            .on('postgres_changes', { event: 'INSERT', schema: 'public', table: 'compat_items', filter: `tag=eq.${tag}` }, (p) => got.push(p.new.tag))
+          await new Promise((resolve, reject) => ch.subscribe((s, err) => (s === 'SUBSCRIBED' ? resolve() : s !== 'CLOSED' && reject(new Error(`${s} ${err?.message}`)))))
+          await sql('insert into compat_items (tag, n) values ($1, 1)', [tag])
+          await until(() => got.length === 1, 'change right after SUBSCRIBED')
+          assert.deepEqual(got, [tag])
+        })
+      }
+
       test('RLS: anon sees only rows its policy allows, service_role sees all', async () => {
         const anon = client(token('anon'))
         const service = client(token('service_role'))

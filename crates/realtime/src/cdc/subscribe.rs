@@ -53,25 +53,46 @@ fn system(req: &Request, status: &str, message: String) -> Frame {
     .with_join_ref(req.join_ref.clone())
 }
 
-/// Waits for live capture, validates, registers, then sends the `system` message.
-pub async fn run(state: Arc<State>, req: Request) {
+/// Waits for live capture, validates once and registers the bindings.
+async fn attach_once(state: &Arc<State>, req: &Request) -> Result<(), Failure> {
     let mut capture = state.capture.clone();
+    if capture.wait_for(|s| s.live).await.is_err() {
+        return Err(Failure::Database("change capture stopped".into()));
+    }
+    let client = state.db.read().unwrap_or_else(|e| e.into_inner()).clone();
+    let Some(client) = client else {
+        return Err(Failure::Database("database not connected".into()));
+    };
+    let bindings = validate(&client, req, state.config.mode).await?;
+    let mut subs = req.subs.clone();
+    subs.bindings = bindings;
+    state.subs.insert(subs);
+    Ok(())
+}
+
+/// Attaches the bindings, retrying while the database is unreachable; `Err` carries why the
+/// client's parameters cannot work. Used when the client asked the join to wait.
+pub async fn attach(state: &Arc<State>, req: &Request) -> Result<(), String> {
     loop {
-        if capture.wait_for(|s| s.live).await.is_err() {
-            return;
+        match attach_once(state, req).await {
+            Ok(()) => return Ok(()),
+            Err(Failure::Invalid(why)) => return Err(why),
+            Err(Failure::Database(_)) => tokio::time::sleep(Duration::from_millis(500)).await,
         }
-        let client = state.db.read().unwrap_or_else(|e| e.into_inner()).clone();
-        let result = match client {
-            Some(c) => validate(&c, &req, state.config.mode).await,
-            None => Err(Failure::Database("database not connected".into())),
-        };
-        match result {
-            Ok(bindings) => {
-                let mut subs = req.subs.clone();
-                subs.bindings = bindings;
-                state.subs.insert(subs);
-                let msg = system(&req, "ok", "Subscribed to PostgreSQL".into());
-                req.subs.mailbox.send_frame(msg).await;
+    }
+}
+
+/// The `system` message a channel gets once its bindings are attached.
+pub fn subscribed_message(req: &Request) -> Frame {
+    system(req, "ok", "Subscribed to PostgreSQL".into())
+}
+
+/// Attaches in the background, then sends the `system` message (ok, or error and retry).
+pub async fn run(state: Arc<State>, req: Request) {
+    loop {
+        match attach_once(&state, &req).await {
+            Ok(()) => {
+                req.subs.mailbox.send_frame(subscribed_message(&req)).await;
                 return;
             }
             Err(Failure::Invalid(why)) => {
