@@ -11,6 +11,7 @@ use supalove_phoenix::{ClientMessage, Decoded, Frame, JoinConfig, UserBroadcast}
 use tokio::task::JoinHandle;
 
 use crate::auth;
+use crate::authz::{self, Permissions};
 use crate::cdc::registry::{binding_id, ChannelSubs};
 use crate::cdc::subscribe::{self, Request};
 use crate::hub::Member;
@@ -20,6 +21,7 @@ use crate::state::State;
 
 struct Joined {
     join_ref: Option<String>,
+    perms: Permissions,
     config: JoinConfig,
     presence_key: String,
     claims: Claims,
@@ -124,6 +126,15 @@ impl Session {
             ClientMessage::AccessToken(token) => self.refresh(&frame.topic, &token).await,
             ClientMessage::Broadcast(b) => self.broadcast(b).await,
             ClientMessage::PresenceTrack(meta) => {
+                if !self.joined.get(&frame.topic).is_some_and(|j| j.perms.write) {
+                    let reason = format!(
+                        "Unauthorized: You do not have permissions to write to this Channel topic: {}",
+                        channel_name(&frame.topic)
+                    );
+                    self.reply(&frame, "error", json!({ "reason": reason }))
+                        .await;
+                    return true;
+                }
                 // Reply first, then fan out, as a Phoenix channel process does.
                 self.reply(&frame, "ok", json!({})).await;
                 if let Some(j) = self.joined.get(&frame.topic) {
@@ -172,6 +183,29 @@ impl Session {
                 }
             },
             None => self.socket_claims.clone(),
+        };
+        let perms = if config.private {
+            match authz::permissions(&self.state.config.db, channel_name(&topic), &claims).await {
+                Ok(p) if p.read => p,
+                Ok(_) => {
+                    let reason = format!(
+                        "Unauthorized: You do not have permissions to read from this Channel topic: {}",
+                        channel_name(&topic)
+                    );
+                    self.reply(frame, "error", json!({ "reason": reason }))
+                        .await;
+                    return;
+                }
+                Err(e) => {
+                    let reason =
+                        format!("Unauthorized: cannot check private channel permissions: {e}");
+                    self.reply(frame, "error", json!({ "reason": reason }))
+                        .await;
+                    return;
+                }
+            }
+        } else {
+            authz::PUBLIC
         };
         if self.joined.contains_key(&topic) {
             self.close_channel(&topic, true).await;
@@ -259,6 +293,7 @@ impl Session {
             topic,
             Joined {
                 join_ref: frame.join_ref.clone(),
+                perms,
                 config,
                 presence_key,
                 claims,
@@ -301,6 +336,24 @@ impl Session {
             return;
         };
         let ack = j.config.broadcast.ack;
+        if !j.perms.write {
+            // Private channel without write permission: the message goes nowhere.
+            if ack {
+                let reason = format!(
+                    "Unauthorized: You do not have permissions to write to this Channel topic: {}",
+                    channel_name(&b.topic)
+                );
+                let to = Frame {
+                    join_ref: b.join_ref.clone(),
+                    msg_ref: b.msg_ref.clone(),
+                    topic: b.topic.clone(),
+                    event: "broadcast".into(),
+                    payload: Value::Null,
+                };
+                self.reply(&to, "error", json!({ "reason": reason })).await;
+            }
+            return;
+        }
         if ack {
             let to = Frame {
                 join_ref: b.join_ref.clone(),

@@ -2,6 +2,7 @@
 //! wire protocol, with change capture through pgoutput logical decoding.
 
 pub mod auth;
+pub mod authz;
 pub mod cdc;
 pub mod channel;
 pub mod config;

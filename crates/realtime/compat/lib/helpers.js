@@ -109,6 +109,12 @@ export async function ensureSchema() {
     drop policy if exists compat_auth on compat_notes;
     create policy compat_auth on compat_notes for select to authenticated using (true);
     grant select on compat_items, compat_notes to anon, authenticated, service_role;
+    drop policy if exists compat_private_read on realtime.messages;
+    create policy compat_private_read on realtime.messages for select to authenticated
+      using (realtime.topic() like 'private_%');
+    drop policy if exists compat_private_write on realtime.messages;
+    create policy compat_private_write on realtime.messages for insert to authenticated
+      with check (realtime.topic() like 'private_%');
     do $$ begin
       if not exists (select 1 from pg_publication_tables where pubname = 'supabase_realtime' and tablename = 'compat_items') then
         alter publication supabase_realtime add table compat_items, compat_notes;

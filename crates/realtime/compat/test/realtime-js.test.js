@@ -128,6 +128,19 @@ for (const variant of VARIANTS) {
         assert.equal(bGot.length, 1, 'self=false: b does not hear itself')
       })
 
+      test('private channels: policy on realtime.messages decides', async () => {
+        const user = client(token('authenticated'))
+        const anon = client(token('anon'))
+        const topic = uniq('private')
+        const got = []
+        const ch = user.channel(topic, { config: { private: true, broadcast: { self: true, ack: true } } })
+          .on('broadcast', { event: 'secret' }, (m) => got.push(m.payload))
+        await subscribe(ch)
+        assert.equal(await ch.send({ type: 'broadcast', event: 'secret', payload: { ok: 1 } }), 'ok')
+        await until(() => got.length === 1, 'private broadcast')
+        await assert.rejects(subscribe(anon.channel(topic, { config: { private: true } })), /CHANNEL_ERROR|Unauthorized/)
+      })
+
       test('presence sync, join and leave', async () => {
         const a = client(token('anon'))
         const b = client(token('anon'))

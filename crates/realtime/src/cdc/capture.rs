@@ -94,6 +94,9 @@ async fn session(
         .batch_execute("set timezone to 'UTC'")
         .await
         .map_err(describe)?;
+    if let Err(e) = crate::authz::ensure_schema(&client).await {
+        tracing::warn!(error = %e, "cannot create realtime.messages; private channels will be refused");
+    }
     if cfg.streaming {
         match stream(state, status, &mut client, reconnects).await {
             Err(Failure::Setup(why)) => {
