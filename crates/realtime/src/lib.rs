@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! supalove's native Realtime engine: a single-tenant server speaking the Supabase Realtime
 //! wire protocol, with change capture through pgoutput logical decoding.
 
