@@ -17,6 +17,8 @@ fi
 if [ "${1:-}" = "--test" ]; then
   # compose (export test, bench), a virtual display, WebKit's WebDriver, screenshots, Chromium.
   pkgs+=(docker-compose xvfb xauth webkit2gtk-driver imagemagick chromium)
+  # The Realtime engine's own integration tests run throwaway clusters from Debian's binaries.
+  pkgs+=(postgresql-15)
 fi
 
 missing=()

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Phoenix channel wire protocol as spoken by Supabase Realtime and `@supabase/realtime-js`.
 //!
 //! This crate holds frames, the two serializers (`vsn` 1.0.0 JSON objects and 2.0.0 JSON
@@ -13,5 +14,5 @@ pub mod serializer;
 pub use binary::{BroadcastBody, UserBroadcast};
 pub use error::DecodeError;
 pub use frame::Frame;
-pub use messages::{ClientMessage, JoinConfig, PostgresChangeParams};
+pub use messages::{ClientMessage, JoinConfig, PostgresChangeParams, PostgresChangesOptions};
 pub use serializer::{Decoded, Vsn};

@@ -41,6 +41,16 @@ pub struct PresenceConfig {
     pub key: String,
 }
 
+/// `config.postgres_changes_options`: whether the join reply waits for the bindings.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct PostgresChangesOptions {
+    /// Reply to the join only once postgres_changes are attached (or failed).
+    pub wait: bool,
+    /// How long the client is willing to wait, in milliseconds.
+    pub timeout: Option<u64>,
+}
+
 /// The `config` object of a `phx_join` payload.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct JoinConfig {
@@ -52,6 +62,8 @@ pub struct JoinConfig {
     pub postgres_changes: Vec<PostgresChangeParams>,
     /// Private channel flag.
     pub private: bool,
+    /// Options of newer clients for postgres_changes subscription.
+    pub postgres_changes_options: PostgresChangesOptions,
 }
 
 /// What a client frame asks for.
@@ -152,6 +164,12 @@ fn parse_join(p: &Value) -> Result<ClientMessage, DecodeError> {
                 .map_err(|_| DecodeError::Shape("config.presence has the wrong shape"))?;
         }
         config.private = c.get("private").and_then(Value::as_bool).unwrap_or(false);
+        if let Some(o) = c.get("postgres_changes_options").filter(|v| !v.is_null()) {
+            config.postgres_changes_options =
+                PostgresChangesOptions::deserialize(o).map_err(|_| {
+                    DecodeError::Shape("config.postgres_changes_options has the wrong shape")
+                })?;
+        }
         if let Some(list) = c.get("postgres_changes").filter(|v| !v.is_null()) {
             let list = list.as_array().ok_or(DecodeError::Shape(
                 "config.postgres_changes must be an array",
@@ -217,6 +235,26 @@ mod tests {
             Some("id=eq.5")
         );
         assert_eq!(config.postgres_changes[0].raw["table"], json!("todos"));
+        assert!(!config.postgres_changes_options.wait);
+    }
+
+    #[test]
+    fn parses_wait_option() {
+        let f = Frame::push(
+            "realtime:a",
+            "phx_join",
+            json!({"config": {"postgres_changes_options": {"wait": true, "timeout": 2000}}}),
+        );
+        let ClientMessage::Join { config, .. } = ClientMessage::from_frame(&f).unwrap() else {
+            panic!("not a join");
+        };
+        assert_eq!(
+            config.postgres_changes_options,
+            PostgresChangesOptions {
+                wait: true,
+                timeout: Some(2000)
+            }
+        );
     }
 
     #[test]

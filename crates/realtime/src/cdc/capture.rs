@@ -1,0 +1,308 @@
+//! The capture loop: owns the slot, polls pgoutput changes, reconnects with backoff.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::watch;
+use tokio_postgres::{Client, NoTls};
+
+use super::dispatch::Dispatcher;
+use super::pgoutput;
+use super::replication::{self, ReplicationConn};
+use crate::config::{Config, DbConfig};
+use crate::state::State;
+
+/// Publication the engine captures, as the official server does.
+pub const PUBLICATION: &str = "supabase_realtime";
+const MAX_CHANGES_PER_POLL: i32 = 10_000;
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+/// What health endpoints report about change capture.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct CaptureStatus {
+    /// The slot exists and is being read: new subscriptions will see every later commit.
+    pub live: bool,
+    /// A database connection is up.
+    pub db_connected: bool,
+    /// Last connection or decoding error, if capture is not live.
+    pub last_error: Option<String>,
+    /// How many times the engine reconnected after losing the database.
+    pub reconnects: u64,
+    /// `streaming` (push) or `polling`.
+    pub method: String,
+}
+
+/// Opens a plain connection to the configured database.
+pub async fn connect(db: &DbConfig, app: &str) -> Result<Client, tokio_postgres::Error> {
+    let mut cfg = tokio_postgres::Config::new();
+    cfg.host(&db.host)
+        .port(db.port)
+        .dbname(&db.name)
+        .user(&db.user)
+        .password(db.password.as_bytes())
+        .application_name(app)
+        .connect_timeout(Duration::from_secs(5));
+    let (client, conn) = cfg.connect(NoTls).await?;
+    tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            tracing::debug!(error = %e, "database connection ended");
+        }
+    });
+    Ok(client)
+}
+
+/// Runs capture forever: connect, ensure the slot, poll, and on any failure back off and retry.
+pub async fn run(state: Arc<State>, status: watch::Sender<CaptureStatus>) {
+    let mut backoff = Duration::from_millis(200);
+    let mut reconnects = 0u64;
+    loop {
+        let err = match session(&state, &status, reconnects).await {
+            Ok(()) => return,
+            Err(e) => e,
+        };
+        *state.db.write().unwrap_or_else(|e| e.into_inner()) = None;
+        tracing::warn!(error = %err, retry_in_ms = backoff.as_millis() as u64, "change capture down; reconnecting");
+        status.send_modify(|s| {
+            s.live = false;
+            s.db_connected = false;
+            s.last_error = Some(err.clone());
+        });
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+        reconnects += 1;
+        if status.borrow().reconnects != reconnects {
+            status.send_modify(|s| s.reconnects = reconnects);
+        }
+    }
+}
+
+async fn session(
+    state: &Arc<State>,
+    status: &watch::Sender<CaptureStatus>,
+    reconnects: u64,
+) -> Result<(), String> {
+    let cfg: &Config = &state.config;
+    let mut client = connect(&cfg.db, "supalove-realtime-capture")
+        .await
+        .map_err(describe)?;
+    let queries = connect(&cfg.db, "supalove-realtime")
+        .await
+        .map_err(describe)?;
+    *state.db.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(queries));
+    client
+        .batch_execute("set timezone to 'UTC'")
+        .await
+        .map_err(describe)?;
+    if let Err(e) = crate::authz::ensure_schema(&client).await {
+        tracing::warn!(error = %e, "cannot create realtime.messages; private channels will be refused");
+    }
+    if cfg.streaming {
+        match stream(state, status, &mut client, reconnects).await {
+            Err(Failure::Setup(why)) => {
+                tracing::warn!(error = %why, poll_ms = cfg.poll_interval.as_millis() as u64,
+                    "streaming replication unavailable; polling the slot instead");
+            }
+            Err(Failure::Lost(why)) => return Err(why),
+            Ok(()) => return Ok(()),
+        }
+    }
+    poll(state, status, &mut client, reconnects).await
+}
+
+enum Failure {
+    /// Streaming could not start (e.g. no replication entry in pg_hba.conf): poll instead.
+    Setup(String),
+    /// Streaming ran and broke: reconnect.
+    Lost(String),
+}
+
+fn go_live(status: &watch::Sender<CaptureStatus>, how: &str, cfg: &Config, reconnects: u64) {
+    tracing::info!(slot = %cfg.slot_name, temporary = cfg.temporary_slot, how, reconnects, "change capture live");
+    status.send_modify(|s| {
+        s.live = true;
+        s.db_connected = true;
+        s.last_error = None;
+        s.method = how.to_string();
+    });
+}
+
+/// Durable slots keep changes until someone listens (e.g. clients reconnecting after an
+/// engine restart); temporary ones are drained regardless.
+async fn wait_for_listeners(state: &State) {
+    while !state.config.temporary_slot && state.subs.is_empty() {
+        tokio::time::sleep(state.config.poll_interval).await;
+    }
+}
+
+async fn stream(
+    state: &Arc<State>,
+    status: &watch::Sender<CaptureStatus>,
+    client: &mut Client,
+    reconnects: u64,
+) -> Result<(), Failure> {
+    let cfg = &state.config;
+    let mut repl = ReplicationConn::connect(&cfg.db)
+        .await
+        .map_err(|e| Failure::Setup(e.to_string()))?;
+    if !slot_exists(client, &cfg.slot_name, cfg.temporary_slot)
+        .await
+        .map_err(Failure::Lost)?
+    {
+        let temp = if cfg.temporary_slot { "TEMPORARY " } else { "" };
+        repl.command(&format!(
+            "CREATE_REPLICATION_SLOT \"{}\" {temp}LOGICAL pgoutput NOEXPORT_SNAPSHOT",
+            cfg.slot_name
+        ))
+        .await
+        .map_err(|e| Failure::Setup(e.to_string()))?;
+    }
+    go_live(status, "streaming", cfg, reconnects);
+    wait_for_listeners(state).await;
+    repl.start(&cfg.slot_name, PUBLICATION)
+        .await
+        .map_err(|e| Failure::Lost(e.to_string()))?;
+    let mut dispatcher = Dispatcher::new(cfg.mode);
+    let mut confirmed = 0u64;
+    let mut processed = 0u64;
+    let mut in_tx = false;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        let frame = tokio::select! {
+            f = repl.next_frame() => f.map_err(|e| Failure::Lost(e.to_string()))?,
+            _ = tick.tick() => {
+                if processed != confirmed {
+                    repl.confirm(processed).await.map_err(|e| Failure::Lost(e.to_string()))?;
+                    confirmed = processed;
+                }
+                continue;
+            }
+        };
+        match frame {
+            replication::Frame::XLogData { wal_start, data } => match pgoutput::decode(&data) {
+                Ok(msg) => {
+                    match msg {
+                        pgoutput::Message::Begin { .. } => in_tx = true,
+                        pgoutput::Message::Commit { .. } => in_tx = false,
+                        _ => {}
+                    }
+                    let commit = !in_tx;
+                    dispatcher
+                        .handle(client, msg, &state.subs)
+                        .await
+                        .map_err(|e| Failure::Lost(describe(e)))?;
+                    if commit {
+                        processed = processed.max(wal_start);
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "undecodable pgoutput message skipped"),
+            },
+            replication::Frame::Keepalive { wal_end, reply } => {
+                // Between transactions everything sent so far is handled: confirm it all, or
+                // the server would wait for us at shutdown and keep WAL it could recycle.
+                if !in_tx {
+                    processed = processed.max(wal_end);
+                }
+                if reply {
+                    repl.confirm(processed)
+                        .await
+                        .map_err(|e| Failure::Lost(e.to_string()))?;
+                    confirmed = processed;
+                }
+            }
+        }
+    }
+}
+
+async fn poll(
+    state: &Arc<State>,
+    status: &watch::Sender<CaptureStatus>,
+    client: &mut Client,
+    reconnects: u64,
+) -> Result<(), String> {
+    let cfg = &state.config;
+    if !slot_exists(client, &cfg.slot_name, cfg.temporary_slot).await? {
+        client
+            .execute(
+                "select pg_create_logical_replication_slot($1, 'pgoutput', $2)",
+                &[&cfg.slot_name, &cfg.temporary_slot],
+            )
+            .await
+            .map_err(describe)?;
+    }
+    go_live(status, "polling", cfg, reconnects);
+    let mut dispatcher = Dispatcher::new(cfg.mode);
+    let poll = client
+        .prepare(&format!(
+            "select data from pg_logical_slot_get_binary_changes($1, null, $2, \
+             'proto_version', '1', 'publication_names', '{PUBLICATION}')"
+        ))
+        .await
+        .map_err(describe)?;
+    loop {
+        wait_for_listeners(state).await;
+        let rows = client
+            .query(&poll, &[&cfg.slot_name, &MAX_CHANGES_PER_POLL])
+            .await
+            .map_err(describe)?;
+        let got = rows.len();
+        for row in rows {
+            let data: &[u8] = row.get(0);
+            match pgoutput::decode(data) {
+                Ok(msg) => {
+                    dispatcher
+                        .handle(client, msg, &state.subs)
+                        .await
+                        .map_err(describe)?;
+                }
+                Err(e) => tracing::error!(error = %e, "undecodable pgoutput message skipped"),
+            }
+        }
+        if got == 0 {
+            tokio::time::sleep(cfg.poll_interval).await;
+        }
+    }
+}
+
+/// Whether the slot exists (and may be reused); errors if it is busy or not pgoutput.
+async fn slot_exists(client: &Client, slot: &str, temporary: bool) -> Result<bool, String> {
+    let existing = client
+        .query_opt(
+            "select temporary, active, active_pid, plugin::text from pg_replication_slots where slot_name = $1",
+            &[&slot],
+        )
+        .await
+        .map_err(describe)?;
+    let Some(row) = existing else {
+        return Ok(false);
+    };
+    let (is_temp, active, pid, plugin): (bool, bool, Option<i32>, Option<String>) =
+        (row.get(0), row.get(1), row.get(2), row.get(3));
+    if active {
+        return Err(format!(
+            "replication slot `{slot}` is in use by backend pid {} (another realtime engine?)",
+            pid.unwrap_or_default()
+        ));
+    }
+    if plugin.as_deref() != Some("pgoutput") {
+        return Err(format!(
+            "replication slot `{slot}` uses plugin {:?}, not pgoutput; drop it or set SLOT_NAME",
+            plugin.unwrap_or_default()
+        ));
+    }
+    if temporary && !is_temp {
+        tracing::warn!(
+            slot,
+            "TEMPORARY_SLOT=true but a durable slot exists; reusing it"
+        );
+    }
+    Ok(true)
+}
+
+/// A database error as one line, without connection secrets.
+pub fn describe(e: tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{}: {}", db.severity(), db.message()),
+        None => e.to_string(),
+    }
+}

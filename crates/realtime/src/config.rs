@@ -1,0 +1,294 @@
+//! Engine configuration, read from the project's environment and validated at start.
+
+use std::fmt;
+use std::time::Duration;
+
+use thiserror::Error;
+
+/// How postgres changes are delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplicationMode {
+    /// Per-subscriber row-level security and column privileges.
+    Rls,
+    /// Every change to every matching subscriber.
+    Stream,
+}
+
+/// Database connection settings (the password never appears in `Debug`).
+#[derive(Clone)]
+pub struct DbConfig {
+    /// Host name or IP.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// Database name.
+    pub name: String,
+    /// User; needs REPLICATION (or superuser) and SET ROLE to the JWT roles.
+    pub user: String,
+    /// Password.
+    pub password: String,
+}
+
+impl fmt::Debug for DbConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DbConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("name", &self.name)
+            .field("user", &self.user)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Full engine configuration.
+#[derive(Clone)]
+pub struct Config {
+    /// HTTP/websocket listen port.
+    pub port: u16,
+    /// Database to capture changes from.
+    pub db: DbConfig,
+    /// HS256/384/512 secret for client JWTs.
+    pub jwt_secret: String,
+    /// RLS or STREAM delivery.
+    pub mode: ReplicationMode,
+    /// Pause between two empty polls of the slot.
+    pub poll_interval: Duration,
+    /// `true`: a valid JWT is required to connect.
+    pub secure_channels: bool,
+    /// Logical replication slot name.
+    pub slot_name: String,
+    /// `true`: the slot dies with the engine's connection.
+    pub temporary_slot: bool,
+    /// Messages queued per socket before fan-out drops (optional `SOCKET_QUEUE_CAPACITY`).
+    pub socket_queue: usize,
+    /// Stream changes over a replication connection (optional `REPLICATION_STREAMING`,
+    /// default true); `false`, or a server refusing replication connections, means polling.
+    pub streaming: bool,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("port", &self.port)
+            .field("db", &self.db)
+            .field("jwt_secret", &"<redacted>")
+            .field("mode", &self.mode)
+            .field("poll_interval", &self.poll_interval)
+            .field("secure_channels", &self.secure_channels)
+            .field("slot_name", &self.slot_name)
+            .field("temporary_slot", &self.temporary_slot)
+            .field("socket_queue", &self.socket_queue)
+            .field("streaming", &self.streaming)
+            .finish()
+    }
+}
+
+/// A configuration value that is missing or invalid.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ConfigError {
+    /// A required variable is unset or empty.
+    #[error("{0} is required but not set")]
+    Missing(&'static str),
+    /// A variable has a value we cannot use.
+    #[error("{var} is invalid: {reason}")]
+    Invalid {
+        /// The variable name.
+        var: &'static str,
+        /// What is wrong, without echoing secrets.
+        reason: String,
+    },
+}
+
+/// Default slot name, the one the official server uses.
+pub const DEFAULT_SLOT_NAME: &str = "supabase_realtime_replication_slot";
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads configuration through `get`, so tests need not touch the process environment.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let val = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let required = |k: &'static str| val(k).ok_or(ConfigError::Missing(k));
+        let port = |k: &'static str, default: u16| -> Result<u16, ConfigError> {
+            match val(k) {
+                None => Ok(default),
+                Some(v) => v
+                    .parse::<u16>()
+                    .ok()
+                    .filter(|p| *p > 0)
+                    .ok_or(ConfigError::Invalid {
+                        var: k,
+                        reason: format!("`{v}` is not a TCP port (1-65535)"),
+                    }),
+            }
+        };
+        let boolean = |k: &'static str, default: bool| -> Result<bool, ConfigError> {
+            match val(k).map(|v| v.to_ascii_lowercase()) {
+                None => Ok(default),
+                Some(v) if v == "true" || v == "1" => Ok(true),
+                Some(v) if v == "false" || v == "0" => Ok(false),
+                Some(v) => Err(ConfigError::Invalid {
+                    var: k,
+                    reason: format!("`{v}` is not true or false"),
+                }),
+            }
+        };
+        let mode = match val("REPLICATION_MODE").map(|v| v.to_ascii_uppercase()) {
+            None => ReplicationMode::Rls,
+            Some(v) if v == "RLS" => ReplicationMode::Rls,
+            Some(v) if v == "STREAM" => ReplicationMode::Stream,
+            Some(v) => {
+                return Err(ConfigError::Invalid {
+                    var: "REPLICATION_MODE",
+                    reason: format!("`{v}` is not RLS or STREAM"),
+                })
+            }
+        };
+        let poll_ms = match val("REPLICATION_POLL_INTERVAL") {
+            None => 100,
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|ms| (1..=60_000).contains(ms))
+                .ok_or(ConfigError::Invalid {
+                    var: "REPLICATION_POLL_INTERVAL",
+                    reason: format!("`{v}` is not a number of milliseconds between 1 and 60000"),
+                })?,
+        };
+        let slot_name = val("SLOT_NAME").unwrap_or_else(|| DEFAULT_SLOT_NAME.to_string());
+        if slot_name.len() > 63
+            || !slot_name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
+            return Err(ConfigError::Invalid {
+                var: "SLOT_NAME",
+                reason: "use at most 63 characters among a-z, 0-9 and _".into(),
+            });
+        }
+        let socket_queue = match val("SOCKET_QUEUE_CAPACITY") {
+            None => crate::outbound::QUEUE_CAPACITY,
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (16..=1_000_000).contains(n))
+                .ok_or(ConfigError::Invalid {
+                    var: "SOCKET_QUEUE_CAPACITY",
+                    reason: format!("`{v}` is not a number between 16 and 1000000"),
+                })?,
+        };
+        let secure_channels = boolean("SECURE_CHANNELS", true)?;
+        let jwt_secret = match val("JWT_SECRET") {
+            Some(s) => s,
+            None if !secure_channels => String::new(),
+            None => return Err(ConfigError::Missing("JWT_SECRET")),
+        };
+        Ok(Config {
+            port: port("PORT", 4000)?,
+            db: DbConfig {
+                host: required("DB_HOST")?,
+                port: port("DB_PORT", 5432)?,
+                name: required("DB_NAME")?,
+                user: required("DB_USER")?,
+                password: get("DB_PASSWORD").unwrap_or_default(),
+            },
+            jwt_secret,
+            mode,
+            poll_interval: Duration::from_millis(poll_ms),
+            secure_channels,
+            slot_name,
+            temporary_slot: boolean("TEMPORARY_SLOT", true)?,
+            socket_queue,
+            streaming: boolean("REPLICATION_STREAMING", true)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut env: HashMap<String, String> = [
+            ("DB_HOST", "db"),
+            ("DB_NAME", "postgres"),
+            ("DB_USER", "postgres"),
+            ("DB_PASSWORD", "pw"),
+            ("JWT_SECRET", "secret-secret-secret-secret-secret"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        for (k, v) in pairs {
+            env.insert(k.to_string(), v.to_string());
+        }
+        Config::from_lookup(|k| env.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c.port, 4000);
+        assert_eq!(c.db.port, 5432);
+        assert_eq!(c.mode, ReplicationMode::Rls);
+        assert_eq!(c.slot_name, DEFAULT_SLOT_NAME);
+        assert!(c.secure_channels && c.temporary_slot);
+        assert_eq!(c.poll_interval, Duration::from_millis(100));
+    }
+
+    #[test]
+    fn parses_everything() {
+        let c = cfg(&[
+            ("PORT", "4100"),
+            ("REPLICATION_MODE", "stream"),
+            ("REPLICATION_POLL_INTERVAL", "20"),
+            ("SECURE_CHANNELS", "false"),
+            ("SLOT_NAME", "my_slot"),
+            ("TEMPORARY_SLOT", "false"),
+        ])
+        .unwrap();
+        assert_eq!((c.port, c.mode), (4100, ReplicationMode::Stream));
+        assert_eq!(c.poll_interval, Duration::from_millis(20));
+        assert!(!c.secure_channels && !c.temporary_slot);
+        assert_eq!(c.slot_name, "my_slot");
+    }
+
+    #[test]
+    fn clear_errors() {
+        assert_eq!(
+            cfg(&[("DB_HOST", "")]).unwrap_err(),
+            ConfigError::Missing("DB_HOST")
+        );
+        assert!(cfg(&[("PORT", "99999")])
+            .unwrap_err()
+            .to_string()
+            .contains("PORT"));
+        assert!(cfg(&[("REPLICATION_MODE", "x")])
+            .unwrap_err()
+            .to_string()
+            .contains("RLS or STREAM"));
+        assert!(cfg(&[("SECURE_CHANNELS", "maybe")]).is_err());
+        assert!(cfg(&[("SLOT_NAME", "Bad-Name")]).is_err());
+        assert!(cfg(&[("REPLICATION_POLL_INTERVAL", "0")]).is_err());
+        assert_eq!(
+            cfg(&[("JWT_SECRET", "")]).unwrap_err(),
+            ConfigError::Missing("JWT_SECRET")
+        );
+        assert!(cfg(&[("JWT_SECRET", ""), ("SECURE_CHANNELS", "false")]).is_ok());
+    }
+
+    #[test]
+    fn debug_hides_secrets() {
+        let shown = format!("{:?}", cfg(&[]).unwrap());
+        assert!(!shown.contains("pw\"") && !shown.contains("secret-secret"));
+    }
+}

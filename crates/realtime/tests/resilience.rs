@@ -1,0 +1,135 @@
+//! Durable slots across engine restarts and reconnection after a database restart.
+
+mod support;
+
+use serde_json::json;
+use supalove_phoenix::Vsn;
+use supalove_realtime::ReplicationMode;
+use support::*;
+
+#[tokio::test]
+async fn durable_slot_delivers_changes_committed_while_the_engine_was_down() {
+    let pg = cluster().await;
+    let mut cfg = pg.engine_config(SECRET, ReplicationMode::Stream);
+    cfg.temporary_slot = false;
+    cfg.slot_name = "durable_test_slot".into();
+    let first = engine(cfg.clone()).await;
+    wait_live(&first).await;
+    first.stop();
+    drop(first);
+    // Written while no engine runs.
+    sql(&pg, "insert into todos (task) values ('while-down')").await;
+    let second = engine(cfg).await;
+    let mut c = connect(&second, &token("service_role"), Vsn::V2).await;
+    c.subscribe(
+        "realtime:d",
+        json!([{"event": "INSERT", "schema": "public", "table": "todos"}]),
+    )
+    .await;
+    let got = c.change("realtime:d").await;
+    assert_eq!(got["data"]["record"]["task"], "while-down");
+}
+
+#[tokio::test]
+async fn temporary_slot_is_dropped_with_the_engine() {
+    let pg = cluster().await;
+    let e = engine(pg.engine_config(SECRET, ReplicationMode::Rls)).await;
+    wait_live(&e).await;
+    let client = pg.client().await.unwrap();
+    let count = |c: tokio_postgres::Row| c.get::<_, i64>(0);
+    let q = "select count(*) from pg_replication_slots where slot_name = 'supabase_realtime_replication_slot'";
+    assert_eq!(count(client.query_one(q, &[]).await.unwrap()), 1);
+    e.stop();
+    drop(e);
+    // The backend ends asynchronously after its connection closes.
+    loop {
+        if count(client.query_one(q, &[]).await.unwrap()) == 0 {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test]
+async fn reconnects_after_a_database_restart_and_keeps_subscriptions() {
+    let pg = cluster().await;
+    let e = engine(pg.engine_config(SECRET, ReplicationMode::Rls)).await;
+    let mut c = connect(&e, &token("service_role"), Vsn::V1).await;
+    c.subscribe(
+        "realtime:r",
+        json!([{"event": "INSERT", "schema": "public", "table": "todos"}]),
+    )
+    .await;
+    pg.stop().await.unwrap();
+    let mut status = e.state.capture.clone();
+    status.wait_for(|s| !s.live).await.unwrap();
+    pg.start_again().await.unwrap();
+    status
+        .wait_for(|s| s.live && s.reconnects > 0)
+        .await
+        .unwrap();
+    let health = e.state.capture.borrow().clone();
+    assert!(health.db_connected && health.last_error.is_none());
+    sql(&pg, "insert into todos (task) values ('after-restart')").await;
+    assert_eq!(
+        c.change("realtime:r").await["data"]["record"]["task"],
+        "after-restart"
+    );
+}
+
+#[tokio::test]
+async fn streams_by_default_and_polls_when_asked() {
+    let pg = cluster().await;
+    let streaming = engine(pg.engine_config(SECRET, ReplicationMode::Stream)).await;
+    wait_live(&streaming).await;
+    assert_eq!(streaming.state.capture.borrow().method, "streaming");
+    let mut cfg = pg.engine_config(SECRET, ReplicationMode::Stream);
+    cfg.streaming = false;
+    cfg.slot_name = "polling_slot".into();
+    let polling = engine(cfg).await;
+    wait_live(&polling).await;
+    assert_eq!(polling.state.capture.borrow().method, "polling");
+    let mut a = connect(&streaming, &token("anon"), Vsn::V2).await;
+    let mut b = connect(&polling, &token("anon"), Vsn::V1).await;
+    let params = json!([{"event": "INSERT", "schema": "public", "table": "todos"}]);
+    a.subscribe("realtime:s", params.clone()).await;
+    b.subscribe("realtime:p", params).await;
+    sql(&pg, "insert into todos (task) values ('both')").await;
+    assert_eq!(
+        a.change("realtime:s").await["data"]["record"]["task"],
+        "both"
+    );
+    assert_eq!(
+        b.change("realtime:p").await["data"]["record"]["task"],
+        "both"
+    );
+}
+
+#[tokio::test]
+async fn streams_with_scram_password_authentication() {
+    let pg = supalove_realtime::testkit::PgCluster::start_with_password("s3cret-pw")
+        .await
+        .unwrap();
+    let c = pg.client().await.expect("SCRAM login works for queries");
+    c.batch_execute(supalove_realtime::testkit::SUPABASE_BOOTSTRAP_SQL)
+        .await
+        .unwrap();
+    c.batch_execute(SCHEMA_SQL).await.unwrap();
+    let e = engine(pg.engine_config(SECRET, ReplicationMode::Stream)).await;
+    wait_live(&e).await;
+    assert_eq!(e.state.capture.borrow().method, "streaming");
+    let mut client = connect(&e, &token("anon"), Vsn::V2).await;
+    client
+        .subscribe(
+            "realtime:pw",
+            json!([{"event": "INSERT", "schema": "public", "table": "todos"}]),
+        )
+        .await;
+    c.batch_execute("insert into todos (task) values ('scram')")
+        .await
+        .unwrap();
+    assert_eq!(
+        client.change("realtime:pw").await["data"]["record"]["task"],
+        "scram"
+    );
+}

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Runs every test of the native Realtime engine: the Rust unit/property/integration tests of
+# crates/phoenix and crates/realtime (against a throwaway Postgres 15), then the Node
+# compatibility suite with the official @supabase/realtime-js and @supabase/supabase-js.
+# Idempotent: installs only what is missing. Fails loudly on the first failure.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+COMPAT="$ROOT/crates/realtime/compat"
+PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+export PG_BIN
+
+say() { printf '\n==> %s\n' "$*"; }
+die() { printf '\nFAIL: %s\n' "$*" >&2; exit 1; }
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# --- prerequisites --------------------------------------------------------------------------
+if [ ! -x "$PG_BIN/initdb" ] || ! command -v psql >/dev/null; then
+  say "installing postgresql-15 (Debian package)"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq postgresql-15 >/dev/null
+fi
+[ -x "$PG_BIN/initdb" ] || die "initdb not found in $PG_BIN (install postgresql-15 or set PG_BIN)"
+command -v cargo >/dev/null || die "cargo not found: install Rust (rustup) first"
+command -v node >/dev/null || die "node not found: install Node.js 20 or newer"
+NODE_MAJOR="$(node -p 'process.versions.node.split(".")[0]')"
+[ "$NODE_MAJOR" -ge 20 ] || die "Node.js $NODE_MAJOR is too old: realtime-js needs Node 20 or newer"
+
+# Postgres refuses to run as root: the throwaway clusters run as the `postgres` user then.
+if [ "$(id -u)" -eq 0 ]; then
+  id postgres >/dev/null 2>&1 || die "user postgres missing (it comes with the postgresql-15 package)"
+  PG_AS=(setpriv --reuid=postgres --regid=postgres --init-groups)
+else
+  PG_AS=()
+fi
+
+# --- Rust tests -----------------------------------------------------------------------------
+cd "$ROOT"
+if [ "${SKIP_CARGO_TESTS:-0}" != 1 ]; then
+  say "cargo test: supalove-phoenix and supalove-realtime"
+  cargo test -p supalove-phoenix -p supalove-realtime
+fi
+
+# --- Node compatibility suite ---------------------------------------------------------------
+say "building supalove-realtime"
+cargo build -p supalove-realtime --bin supalove-realtime
+TARGET_DIR="$(cargo metadata --format-version 1 --no-deps | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')"
+ENGINE="$TARGET_DIR/debug/supalove-realtime"
+
+LOCK_STAMP="$COMPAT/node_modules/.supalove-lock-sha"
+LOCK_SHA="$(sha256sum "$COMPAT/package-lock.json" | cut -d' ' -f1)"
+if [ ! -f "$LOCK_STAMP" ] || [ "$(cat "$LOCK_STAMP")" != "$LOCK_SHA" ]; then
+  say "npm ci (compat suite)"
+  (cd "$COMPAT" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$LOCK_SHA" > "$LOCK_STAMP"
+fi
+
+free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+
+WORK="$(mktemp -d /tmp/supalove-rt-compat.XXXXXX)"
+ENGINE_PID=""
+cleanup() {
+  if [ -n "$ENGINE_PID" ]; then kill "$ENGINE_PID" 2>/dev/null || true; wait "$ENGINE_PID" 2>/dev/null || true; fi
+  if [ -f "$WORK/data/postmaster.pid" ]; then
+    "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$WORK/data" -m immediate -w stop >/dev/null 2>&1 || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+[ "$(id -u)" -eq 0 ] && chown postgres:postgres "$WORK"
+
+say "starting a throwaway Postgres 15 (wal_level=logical)"
+PG_PORT="$(free_port)"
+"${PG_AS[@]}" "$PG_BIN/initdb" -D "$WORK/data" -U postgres --auth=trust -E UTF8 --no-sync >/dev/null
+"${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$WORK/data" -l "$WORK/postgres.log" -w start \
+  -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$WORK -c wal_level=logical -c max_replication_slots=10 -c fsync=off" >/dev/null \
+  || { cat "$WORK/postgres.log" >&2; die "postgres did not start"; }
+psql -v ON_ERROR_STOP=1 -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres <<'SQL'
+create role anon nologin noinherit;
+create role authenticated nologin noinherit;
+create role service_role nologin noinherit bypassrls;
+grant usage on schema public to anon, authenticated, service_role;
+alter default privileges in schema public grant all on tables to anon, authenticated, service_role;
+alter default privileges in schema public grant all on sequences to anon, authenticated, service_role;
+create publication supabase_realtime;
+SQL
+
+say "starting supalove-realtime"
+RT_PORT="$(free_port)"
+JWT_SECRET="compat-suite-secret-with-at-least-32-chars"
+PORT="$RT_PORT" DB_HOST=127.0.0.1 DB_PORT="$PG_PORT" DB_NAME=postgres DB_USER=postgres DB_PASSWORD=unused \
+  JWT_SECRET="$JWT_SECRET" REPLICATION_MODE=RLS REPLICATION_POLL_INTERVAL=10 SECURE_CHANNELS=true \
+  TEMPORARY_SLOT=true LOG_LEVEL="${LOG_LEVEL:-warn}" \
+  "$ENGINE" >"$WORK/engine.log" 2>&1 &
+ENGINE_PID=$!
+healthy() { node -e "fetch('http://127.0.0.1:$RT_PORT/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"; }
+for _ in $(seq 1 200); do
+  if healthy; then break; fi
+  kill -0 "$ENGINE_PID" 2>/dev/null || { cat "$WORK/engine.log" >&2; die "engine exited"; }
+  sleep 0.1
+done
+healthy || { cat "$WORK/engine.log" >&2; die "engine never became healthy"; }
+
+say "node compatibility suite (realtime-js 2.109.0 + 2.119.1, vsn 1.0.0 + 2.0.0, supabase-js)"
+if ! (cd "$COMPAT" && REALTIME_PORT="$RT_PORT" JWT_SECRET="$JWT_SECRET" \
+      DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres" npm test --silent); then
+  echo "--- engine log ---" >&2; tail -50 "$WORK/engine.log" >&2
+  die "node compatibility suite failed"
+fi
+say "all realtime tests passed"
