@@ -29,4 +29,11 @@ fi
 echo
 "$bin" list
 echo
-echo "next: $bin logs $name | $bin env $name | $bin stop $name | $bin rm $name"
+echo "next: $bin logs $name | $bin listen $name | $bin doctor $name | $bin stop $name | $bin rm $name"
+
+# The desktop app, when there is a display to show it on.
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ "${SUPALOVE_NO_APP:-}" != 1 ]; then
+  exec "$root/scripts/app.sh"
+else
+  echo "no display here: the desktop app starts with scripts/app.sh in a graphical session"
+fi
