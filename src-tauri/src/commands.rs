@@ -213,3 +213,14 @@ pub async fn save_settings(state: St<'_>, settings: AppSettings) -> Res<AppSetti
     state.forget().await;
     Ok(Settings::from_env()?.app_settings())
 }
+
+/// The UI calls this after its first paint; returns (and with `SUPALOVE_REPORT_STARTUP` set,
+/// prints) the milliseconds since the app started.
+#[tauri::command]
+pub fn app_ready(state: St<'_>) -> u64 {
+    let ms = state.started.elapsed().as_millis() as u64;
+    if std::env::var_os("SUPALOVE_REPORT_STARTUP").is_some() {
+        eprintln!("supalove: first paint {ms} ms after start");
+    }
+    ms
+}

@@ -9,8 +9,9 @@ use std::sync::Arc;
 
 /// Builds and runs the app.
 pub fn run() {
+    let state = Arc::new(state::AppState::default());
     tauri::Builder::default()
-        .manage(Arc::new(state::AppState::default()))
+        .manage(state)
         .invoke_handler(tauri::generate_handler![
             commands::list_projects,
             commands::show_project,
@@ -29,6 +30,7 @@ pub fn run() {
             commands::docker_status,
             commands::get_settings,
             commands::save_settings,
+            commands::app_ready,
         ])
         .run(tauri::generate_context!())
         .expect("the supalove window could not start");

@@ -16,11 +16,23 @@ use crate::dto::CommandError;
 pub type App = Supalove<LocalDocker>;
 
 /// Everything the commands share.
-#[derive(Default)]
 pub struct AppState {
+    /// When the app started, for the first-paint measurement.
+    pub started: std::time::Instant,
     app: tokio::sync::Mutex<Option<Arc<App>>>,
     streams: Mutex<HashMap<u32, AbortHandle>>,
     next_stream: AtomicU32,
+}
+
+impl Default for AppState {
+    fn default() -> Self {
+        AppState {
+            started: std::time::Instant::now(),
+            app: tokio::sync::Mutex::new(None),
+            streams: Mutex::new(HashMap::new()),
+            next_stream: AtomicU32::new(0),
+        }
+    }
 }
 
 impl AppState {

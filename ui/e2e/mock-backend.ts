@@ -82,6 +82,7 @@ function makeCard(name: string, req?: CreateProjectRequest): ProjectCard {
     db_url: `postgresql://app:s3cr3t-${name}@127.0.0.1:${db}/app`,
     realtime_url: `ws://127.0.0.1:${rt}/socket`,
     keys: { anon: JWT("anon"), service_role: JWT("service_role"), expires_at: 2111111111 },
+    realtime_engine: req?.engine ?? "native",
     db_image: "supalove/postgres:17",
     created_at: 1795000000,
     secret_store: "secret-service",
@@ -325,6 +326,8 @@ async function handle(cmd: string, a: Record<string, unknown>): Promise<unknown>
     case "save_settings":
       state.settings = { ...(a.settings as AppSettings) };
       return state.settings;
+    case "app_ready":
+      return 1;
     default:
       throw err("internal", `mock: unknown command ${cmd}`);
   }

@@ -163,7 +163,17 @@ fn doctor_names_each_broken_prerequisite_and_fix_repairs_the_publication() {
         "ok"
     );
 
-    // Engine side: the project's Realtime engine holds the capture slot.
+    // Engine side: it answers, and holds the capture slot; a stopped engine is named.
+    assert_eq!(
+        check(&fixed, "engine", "Realtime engine answers")["status"],
+        "ok"
+    );
+    common::docker(&["stop", &format!("project_{name}_realtime")]);
+    let r = doctor(&w, &[&name]);
+    let c = check(&r, "engine", "does not answer");
+    assert_eq!(c["status"], "fail");
+    assert!(c["fix"].as_str().unwrap().contains("supalove restart"));
+    common::docker(&["start", &format!("project_{name}_realtime")]);
     assert_eq!(
         check(
             &fixed,

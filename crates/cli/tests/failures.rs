@@ -175,3 +175,28 @@ fn an_image_that_cannot_run_postgres_fails_clearly_and_creates_nothing() {
     ])
     .is_empty());
 }
+
+#[test]
+fn official_engine_image_missing_is_a_clear_error_and_creates_nothing() {
+    let w = World::new(25);
+    let name = w.name("official");
+    let out = w
+        .cmd(&["new", &name, "--engine", "supabase"])
+        .env(
+            "SUPALOVE_SUPABASE_REALTIME_IMAGE",
+            "supabase/realtime:v2.28.32-absent",
+        )
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("image supabase/realtime:v2.28.32-absent is not available"),
+        "{err}"
+    );
+    assert!(err.contains("pulling is disabled"), "{err}");
+    assert!(!w.registry_text().contains(&name));
+    assert!(containers_named(&format!("project_{name}_")).is_empty());
+    let bad = w.fails(&["new", &name, "--engine", "elixir"]);
+    assert!(bad.contains("neither `native` nor `supabase`"), "{bad}");
+}

@@ -379,8 +379,65 @@ impl<P: Provisioner> Supalove<P> {
             fixed.extend(ran);
             checks = crate::doctor::check_database(&client, tables).await?;
         }
+        checks.push(self.engine_check(&record, &secrets).await);
         checks.push(self.key_check(&record, &secrets));
         Ok(DoctorReport { checks, fixed })
+    }
+
+    async fn engine_check(
+        &self,
+        record: &ProjectRecord,
+        secrets: &ProjectSecrets,
+    ) -> crate::doctor::Check {
+        use crate::doctor::{Check, CheckStatus};
+        let target = self.target_of(record);
+        let keys = self.keys(record, secrets);
+        let (path, bearer) = match record.realtime_engine {
+            RealtimeEngine::Native => ("/health", None),
+            RealtimeEngine::Supabase => {
+                ("/api/tenants/realtime-dev/health", Some(keys.anon.as_str()))
+            }
+        };
+        let (status, message) = match crate::ready::http_status(
+            record.ports.realtime,
+            path,
+            target.host.as_deref(),
+            bearer,
+        )
+        .await
+        {
+            Ok(200) => (
+                CheckStatus::Ok,
+                format!(
+                    "the {} Realtime engine answers on port {}",
+                    record.realtime_engine.as_str(),
+                    record.ports.realtime
+                ),
+            ),
+            Ok(code) => (
+                CheckStatus::Fail,
+                format!("the Realtime engine answers {path} with HTTP {code}"),
+            ),
+            Err(e) => (
+                CheckStatus::Fail,
+                format!(
+                    "the Realtime engine does not answer on port {}: {e}",
+                    record.ports.realtime
+                ),
+            ),
+        };
+        Check {
+            id: "engine".into(),
+            fix: (status != CheckStatus::Ok).then(|| {
+                format!(
+                    "supalove restart {} (and see `supalove logs {} realtime`)",
+                    record.name, record.name
+                )
+            }),
+            status,
+            message,
+            auto_fix: false,
+        }
     }
 
     fn key_check(&self, record: &ProjectRecord, secrets: &ProjectSecrets) -> crate::doctor::Check {

@@ -46,6 +46,8 @@ function channel<T>(onMessage: (m: T) => void): Channel<T> {
 export type ProgressHandler = (p: Progress) => void;
 
 export const api = {
+  /** Reports the first paint to the shell (milliseconds since the app started). */
+  appReady: () => call<number>("app_ready"),
   listProjects: () => call<ProjectCard[]>("list_projects"),
   showProject: (name: string) => call<ProjectCard>("show_project", { name }),
   checkName: (name: string) => call<NameCheck>("check_name", { name }),
