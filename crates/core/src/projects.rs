@@ -392,12 +392,7 @@ impl<P: Provisioner> Supalove<P> {
         use crate::doctor::{Check, CheckStatus};
         let target = self.target_of(record);
         let keys = self.keys(record, secrets);
-        let (path, bearer) = match record.realtime_engine {
-            RealtimeEngine::Native => ("/health", None),
-            RealtimeEngine::Supabase => {
-                ("/api/tenants/realtime-dev/health", Some(keys.anon.as_str()))
-            }
-        };
+        let (path, bearer) = health_endpoint(record.realtime_engine, &keys.anon);
         let (status, message) = match crate::ready::http_status(
             record.ports.realtime,
             path,
@@ -615,12 +610,7 @@ impl<P: Provisioner> Supalove<P> {
         let started = std::time::Instant::now();
         let target = self.target_of(record);
         let keys = self.keys(record, secrets);
-        let (path, bearer) = match record.realtime_engine {
-            RealtimeEngine::Native => ("/health", None),
-            RealtimeEngine::Supabase => {
-                ("/api/tenants/realtime-dev/health", Some(keys.anon.as_str()))
-            }
-        };
+        let (path, bearer) = health_endpoint(record.realtime_engine, &keys.anon);
         let mut last;
         let mut tries: u32 = 0;
         loop {
@@ -854,6 +844,15 @@ pub fn check_new_name(settings: &Settings, name: &str) -> Result<()> {
         return Err(Error::NameTaken(name.to_string()));
     }
     Ok(())
+}
+
+/// Where an engine reports its health, and the bearer token it wants there.
+fn health_endpoint(engine: RealtimeEngine, anon_key: &str) -> (&'static str, Option<&str>) {
+    match engine {
+        RealtimeEngine::Native => ("/health", None),
+        // The official server's per-tenant health wants a JWT signed with the project secret.
+        RealtimeEngine::Supabase => ("/api/tenants/realtime-dev/health", Some(anon_key)),
+    }
 }
 
 /// True when a status means the project serves requests.

@@ -2,34 +2,20 @@
 
 use std::time::{Duration, Instant};
 
-use crate::card::{DB_NAME, DB_USER};
 use crate::error::{Error, Result};
 
 /// Runs `SELECT 1` against the project's database once.
 pub async fn probe_db(port: u16, password: &str) -> std::result::Result<(), String> {
-    let mut cfg = tokio_postgres::Config::new();
-    cfg.host("127.0.0.1")
-        .port(port)
-        .user(DB_USER)
-        .password(password)
-        .dbname(DB_NAME)
-        .connect_timeout(Duration::from_secs(2));
-    let (client, conn) = cfg
-        .connect(tokio_postgres::NoTls)
+    let client = crate::sql::connect(port, password)
         .await
         .map_err(|e| e.to_string())?;
-    let task = tokio::spawn(conn);
     let row = client
         .query_one("SELECT 1", &[])
         .await
         .map_err(|e| e.to_string())?;
-    let one: i32 = row.get(0);
-    drop(client);
-    let _ = task.await;
-    if one == 1 {
-        Ok(())
-    } else {
-        Err(format!("SELECT 1 returned {one}"))
+    match row.get::<_, i32>(0) {
+        1 => Ok(()),
+        other => Err(format!("SELECT 1 returned {other}")),
     }
 }
 

@@ -28,7 +28,7 @@ pub async fn connect(port: u16, password: &str) -> Result<Client> {
         .password(password)
         .dbname(DB_NAME)
         .application_name("supalove")
-        .connect_timeout(Duration::from_secs(5));
+        .connect_timeout(Duration::from_secs(2));
     let (client, conn) = cfg.connect(tokio_postgres::NoTls).await.map_err(|e| {
         Error::Database(format!(
             "cannot connect to the project's database on 127.0.0.1:{port}: {e} (is the project running?)"
