@@ -5,6 +5,7 @@
 // Screenshots of each screen go to e2e/artifacts/.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync, rmSync } from "node:fs";
 import { launch, shot, docker, cliRemove, byTest } from "./harness.mjs";
 
 const name = `it-app-${process.pid % 100000}`;
@@ -106,6 +107,12 @@ test("logs show the database's startup lines", async () => {
     throw e;
   }
   await shot(s.browser, "08-logs-search");
+  // Download writes the buffered lines to a file (the webview has no download manager).
+  await (await el("log-download")).click();
+  await waitText("toast", (t) => t.includes("Saved "), "a toast names the saved file", 10_000);
+  const saved = (await texts("toast")).find((t) => t.includes("Saved ")).match(/Saved (\S+)/)[1];
+  assert.match(readFileSync(saved, "utf8"), /database system is ready to accept connections/);
+  rmSync(saved);
   await (await el("logs-back")).click();
 });
 

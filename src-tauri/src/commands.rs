@@ -224,3 +224,12 @@ pub fn app_ready(state: St<'_>) -> u64 {
     }
     ms
 }
+
+/// Saves text (a log download) into the user's Downloads folder, never overwriting a file;
+/// returns the path written.
+#[tauri::command]
+pub fn save_download(file_name: String, contents: String) -> Res<String> {
+    let dir = supalove_core::downloads::download_dir();
+    let path = supalove_core::downloads::save(&dir, &file_name, contents.as_bytes())?;
+    Ok(path.display().to_string())
+}

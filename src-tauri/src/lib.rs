@@ -31,6 +31,7 @@ pub fn run() {
             commands::get_settings,
             commands::save_settings,
             commands::app_ready,
+            commands::save_download,
         ])
         .run(tauri::generate_context!())
         .expect("the supalove window could not start");

@@ -3,6 +3,7 @@
 
 pub mod card;
 pub mod doctor;
+pub mod downloads;
 pub mod error;
 pub mod export;
 pub mod keys;

@@ -46,6 +46,8 @@ function channel<T>(onMessage: (m: T) => void): Channel<T> {
 export type ProgressHandler = (p: Progress) => void;
 
 export const api = {
+  /** Writes text to a file in the user's Downloads folder; returns its path. */
+  saveDownload: (fileName: string, contents: string) => call<string>("save_download", { fileName, contents }),
   /** Reports the first paint to the shell (milliseconds since the app started). */
   appReady: () => call<number>("app_ready"),
   listProjects: () => call<ProjectCard[]>("list_projects"),
