@@ -233,3 +233,99 @@ pub fn save_download(file_name: String, contents: String) -> Res<String> {
     let path = supalove_core::downloads::save(&dir, &file_name, contents.as_bytes())?;
     Ok(path.display().to_string())
 }
+
+#[tauri::command]
+pub async fn list_tables(state: St<'_>, name: String) -> Res<Vec<supalove_core::sql::TableInfo>> {
+    state
+        .call(|app| async move { app.tables(&name).await })
+        .await
+}
+
+#[tauri::command]
+pub async fn run_sql(
+    state: St<'_>,
+    name: String,
+    sql: String,
+) -> Res<Vec<supalove_core::sql::StatementResult>> {
+    state
+        .call(|app| async move { app.sql(&name, &sql).await })
+        .await
+}
+
+#[tauri::command]
+pub async fn insert_row(
+    state: St<'_>,
+    name: String,
+    schema: String,
+    table: String,
+    values: serde_json::Map<String, serde_json::Value>,
+) -> Res<supalove_core::sql::StatementResult> {
+    state
+        .call(|app| async move { app.insert_row(&name, &schema, &table, &values).await })
+        .await
+}
+
+#[tauri::command]
+pub async fn doctor(
+    state: St<'_>,
+    name: String,
+    tables: Vec<String>,
+    fix: bool,
+) -> Res<supalove_core::projects::DoctorReport> {
+    state
+        .call(|app| async move { app.doctor(&name, &tables, fix).await })
+        .await
+}
+
+#[tauri::command]
+pub async fn tester_token(
+    state: St<'_>,
+    name: String,
+    role: String,
+    claims: Option<serde_json::Map<String, serde_json::Value>>,
+) -> Res<String> {
+    state
+        .call(|app| async move { app.token(&name, &role, claims).await })
+        .await
+}
+
+#[tauri::command]
+pub async fn tester_open(
+    state: St<'_>,
+    name: String,
+    request: crate::dto::TesterChannelRequest,
+    on_event: Channel<crate::dto::TesterEvent>,
+) -> Res<u32> {
+    let app = state.app().await?;
+    let id = state.next_id();
+    state
+        .testers
+        .open(id, &app, &name, request, on_event)
+        .await?;
+    Ok(id)
+}
+
+#[tauri::command]
+pub fn tester_close(state: St<'_>, id: u32) -> bool {
+    state.testers.close(id)
+}
+
+#[tauri::command]
+pub async fn tester_broadcast(
+    state: St<'_>,
+    id: u32,
+    event: String,
+    payload: serde_json::Value,
+) -> Res<()> {
+    state.testers.broadcast(id, &event, payload).await
+}
+
+#[tauri::command]
+pub async fn tester_track(st: St<'_>, id: u32, state: serde_json::Value) -> Res<()> {
+    st.testers.track(id, state).await
+}
+
+#[tauri::command]
+pub async fn tester_untrack(state: St<'_>, id: u32) -> Res<()> {
+    state.testers.untrack(id).await
+}

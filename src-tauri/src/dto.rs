@@ -70,3 +70,44 @@ pub struct LogBatch {
     #[ts(type = "number")]
     pub dropped: u64,
 }
+
+/// One postgres_changes binding of a tester channel.
+#[derive(Debug, Clone, Deserialize, Serialize, TS)]
+#[ts(export)]
+pub struct ChangeBinding {
+    /// `*`, `INSERT`, `UPDATE` or `DELETE`.
+    pub event: String,
+    pub schema: String,
+    pub table: Option<String>,
+    /// `column=op.value`, op one of eq neq lt lte gt gte in.
+    pub filter: Option<String>,
+}
+
+/// A tester channel: who connects (role + claims), how (vsn) and what it listens to.
+#[derive(Debug, Clone, Deserialize, Serialize, TS)]
+#[ts(export)]
+pub struct TesterChannelRequest {
+    pub channel: String,
+    pub role: String,
+    #[ts(type = "Record<string, unknown> | null")]
+    pub claims: Option<serde_json::Map<String, serde_json::Value>>,
+    pub vsn: String,
+    pub bindings: Vec<ChangeBinding>,
+    pub broadcast_self: bool,
+    pub broadcast_ack: bool,
+    pub presence_key: String,
+}
+
+/// What a tester channel received, stamped on arrival.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct TesterEvent {
+    /// `joined`, `postgres_changes`, `broadcast`, `presence_state`, `presence_diff`, `system`,
+    /// `channel_closed`, `channel_error`, `disconnected`, `reconnected` or `error`.
+    pub kind: String,
+    pub received_at_ms: f64,
+    /// Receive time minus `commit_timestamp` (postgres_changes only).
+    pub latency_ms: Option<f64>,
+    #[ts(type = "unknown")]
+    pub payload: serde_json::Value,
+}

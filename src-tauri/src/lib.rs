@@ -4,6 +4,7 @@ pub mod commands;
 pub mod dto;
 pub mod state;
 pub mod streams;
+pub mod tester;
 
 use std::sync::Arc;
 
@@ -32,6 +33,16 @@ pub fn run() {
             commands::save_settings,
             commands::app_ready,
             commands::save_download,
+            commands::list_tables,
+            commands::run_sql,
+            commands::insert_row,
+            commands::doctor,
+            commands::tester_token,
+            commands::tester_open,
+            commands::tester_close,
+            commands::tester_broadcast,
+            commands::tester_track,
+            commands::tester_untrack,
         ])
         .run(tauri::generate_context!())
         .expect("the supalove window could not start");

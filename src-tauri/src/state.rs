@@ -22,6 +22,8 @@ pub struct AppState {
     app: tokio::sync::Mutex<Option<Arc<App>>>,
     streams: Mutex<HashMap<u32, AbortHandle>>,
     next_stream: AtomicU32,
+    /// The subscription tester's open channels.
+    pub testers: crate::tester::Testers,
 }
 
 impl Default for AppState {
@@ -31,6 +33,7 @@ impl Default for AppState {
             app: tokio::sync::Mutex::new(None),
             streams: Mutex::new(HashMap::new()),
             next_stream: AtomicU32::new(0),
+            testers: crate::tester::Testers::default(),
         }
     }
 }
@@ -70,12 +73,17 @@ impl AppState {
         }
     }
 
+    /// A fresh id for a stream or tester channel.
+    pub fn next_id(&self) -> u32 {
+        self.next_stream.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
     /// Starts a background stream and returns the id that cancels it.
     pub fn spawn_stream<F>(self: &Arc<Self>, work: F) -> u32
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        let id = self.next_stream.fetch_add(1, Ordering::Relaxed) + 1;
+        let id = self.next_id();
         let me = Arc::clone(self);
         let task = tokio::spawn(async move {
             work.await;

@@ -358,6 +358,30 @@ impl<P: Provisioner> Supalove<P> {
         crate::sql::run(&client, statement).await
     }
 
+    /// The project's user tables with their columns, publication and RLS state.
+    pub async fn tables(&self, name: &str) -> Result<Vec<crate::sql::TableInfo>> {
+        let client = self.db_client(name).await?;
+        crate::sql::tables(&client).await
+    }
+
+    /// Inserts one row from JSON values (missing columns get their defaults).
+    pub async fn insert_row(
+        &self,
+        name: &str,
+        schema: &str,
+        table: &str,
+        values: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<crate::sql::StatementResult> {
+        let client = self.db_client(name).await?;
+        crate::sql::insert_row(&client, schema, table, values).await
+    }
+
+    async fn db_client(&self, name: &str) -> Result<tokio_postgres::Client> {
+        let record = self.registry.get(name)?;
+        let secrets = self.load_secrets(&record).await?;
+        crate::sql::connect(record.ports.db, &secrets.db_password).await
+    }
+
     /// Checks what must hold for changes to reach subscribers; with `fix`, applies the safe
     /// fixes and checks again.
     pub async fn doctor(&self, name: &str, tables: &[String], fix: bool) -> Result<DoctorReport> {
