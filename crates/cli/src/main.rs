@@ -163,6 +163,22 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List the project's tables with their columns, publication and RLS state
+    Tables {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Insert one row from a JSON object (left-out columns get their defaults)
+    Insert {
+        name: String,
+        /// schema.table (default schema: public)
+        table: String,
+        /// e.g. '{"body":"hello","n":1}'
+        values: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Check what must hold for database changes to reach Realtime subscribers, with fixes
     Doctor {
         name: String,
@@ -417,6 +433,51 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 count,
             };
             listen::run(&app().await?, &name, opts).await?;
+        }
+        Command::Tables { name, json } => {
+            let tables = app().await?.tables(&name).await?;
+            if json {
+                print_json(&tables)?;
+            } else {
+                for t in &tables {
+                    let cols: Vec<String> = t
+                        .columns
+                        .iter()
+                        .map(|c| format!("{} {}", c.name, c.data_type))
+                        .collect();
+                    println!(
+                        "{}.{}{}{} ({})",
+                        t.schema,
+                        t.name,
+                        if t.published { "  [realtime]" } else { "" },
+                        if t.rls { "  [rls]" } else { "" },
+                        cols.join(", ")
+                    );
+                }
+            }
+        }
+        Command::Insert {
+            name,
+            table,
+            values,
+            json,
+        } => {
+            let values = match serde_json::from_str::<serde_json::Value>(&values) {
+                Ok(serde_json::Value::Object(map)) => map,
+                _ => anyhow::bail!("values must be a JSON object, e.g. '{{\"body\":\"hello\"}}'"),
+            };
+            let (schema, table) = supalove_core::doctor::split_table(&table);
+            let result = app()
+                .await?
+                .insert_row(&name, &schema, &table, &values)
+                .await?;
+            if json {
+                print_json(&result)?;
+            } else {
+                for row in &result.rows {
+                    println!("{}", row[0].as_deref().unwrap_or("null"));
+                }
+            }
         }
         Command::Sql {
             name,

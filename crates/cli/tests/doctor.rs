@@ -213,3 +213,65 @@ fn doctor_warns_about_keys_close_to_expiry() {
         "the default lifetime is a year"
     );
 }
+
+#[test]
+fn tables_and_insert_from_json() {
+    let w = World::new(43);
+    let name = w.name("insert");
+    w.ok(&["new", &name]);
+    w.ok(&[
+        "sql",
+        &name,
+        "CREATE TABLE items (id serial PRIMARY KEY, title text NOT NULL, qty int DEFAULT 1, at timestamptz DEFAULT now()); \
+         ALTER PUBLICATION supabase_realtime ADD TABLE items; ALTER TABLE items ENABLE ROW LEVEL SECURITY",
+    ]);
+    let tables = w.json(&["tables", &name]);
+    let t = tables
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "items")
+        .unwrap();
+    assert_eq!(t["schema"], "public");
+    assert_eq!(t["published"], true);
+    assert_eq!(t["rls"], true);
+    assert_eq!(t["has_primary_key"], true);
+    let cols: Vec<(&str, &str, bool)> = t["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap(),
+                c["data_type"].as_str().unwrap(),
+                c["has_default"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        cols,
+        [
+            ("id", "integer", true),
+            ("title", "text", false),
+            ("qty", "integer", true),
+            ("at", "timestamp with time zone", true)
+        ]
+    );
+    let r = w.json(&[
+        "insert",
+        &name,
+        "items",
+        r#"{"title": "first", "qty": "7"}"#,
+    ]);
+    let row: Value = serde_json::from_str(r["rows"][0][0].as_str().unwrap()).unwrap();
+    assert_eq!(row["title"], "first");
+    assert_eq!(
+        row["qty"], 7,
+        "Postgres converted the text to the column's type"
+    );
+    assert_eq!(row["id"], 1, "defaults apply to left-out columns");
+    let err = w.fails(&["insert", &name, "items", r#"{"qty": 2}"#]);
+    assert!(err.contains("null value in column \"title\""), "{err}");
+    let err = w.fails(&["insert", &name, "items", "[1]"]);
+    assert!(err.contains("JSON object"), "{err}");
+}
