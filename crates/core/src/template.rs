@@ -26,6 +26,10 @@ pub const TEMPLATE_FILES: &[(&str, &[(&str, &str)])] = &[(
             "10-supalove-realtime.sql",
             include_str!("../../../templates/init/10-supalove-realtime.sql"),
         ),
+        (
+            "20-supalove-replication.sh",
+            include_str!("../../../templates/init/20-supalove-replication.sh"),
+        ),
     ],
 )];
 
