@@ -5,7 +5,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 rounds=${1:-5}
-app="$root/target/debug/supalove-app"
+app=${SUPALOVE_APP_BIN:-$root/target/debug/supalove-app}
 [ -x "$app" ] || { echo "build the app first (scripts/app.sh)" >&2; exit 1; }
 export SUPALOVE_HOME=${SUPALOVE_HOME:-$(mktemp -d)} SUPALOVE_SECRET_STORE=file SUPALOVE_REPORT_STARTUP=1
 cat >/tmp/supalove-bench-app-inner.sh <<'INNER'
