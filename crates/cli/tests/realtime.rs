@@ -106,6 +106,9 @@ fn listen_sees_insert_update_delete_with_the_official_shape() {
     let env = w.env(&name);
     assert_eq!(env["REALTIME_URL"], card["realtime_url"]);
     notes(&w, &name);
+    // The stack lets the engine stream (push) over a replication connection, not poll.
+    let health = http_get(w.realtime_base + 1, "/health");
+    assert!(health.contains("\"method\":\"streaming\""), "{health}");
     let l = Listener::start(&w, &name, &["--table", "notes"]);
 
     w.ok(&[
