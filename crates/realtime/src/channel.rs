@@ -14,13 +14,14 @@ use crate::auth;
 use crate::authz::{self, Permissions};
 use crate::cdc::registry::{binding_id, ChannelSubs};
 use crate::cdc::subscribe::{self, Request};
-use crate::hub::Member;
+use crate::hub::{room_key, Member};
 use crate::jwt::{self, Claims};
 use crate::outbound::Mailbox;
 use crate::state::State;
 
 struct Joined {
     join_ref: Option<String>,
+    room: String,
     perms: Permissions,
     config: JoinConfig,
     presence_key: String,
@@ -140,7 +141,8 @@ impl Session {
                 if let Some(j) = self.joined.get(&frame.topic) {
                     let key = j.presence_key.clone();
                     let id = self.mailbox.socket_id;
-                    self.state.hub.track(&frame.topic, &key, id, meta);
+                    let room = j.room.clone();
+                    self.state.hub.track(&room, &frame.topic, &key, id, meta);
                 }
             }
             ClientMessage::PresenceUntrack => {
@@ -148,7 +150,8 @@ impl Session {
                 if let Some(j) = self.joined.get(&frame.topic) {
                     let key = j.presence_key.clone();
                     let id = self.mailbox.socket_id;
-                    self.state.hub.untrack(&frame.topic, &key, id);
+                    let room = j.room.clone();
+                    self.state.hub.untrack(&room, &frame.topic, &key, id);
                 }
             }
             ClientMessage::Other(_) => {}
@@ -275,7 +278,8 @@ impl Session {
             mailbox: self.mailbox.clone(),
             self_broadcast: config.broadcast.self_,
         };
-        let presence = self.state.hub.join(&topic, member);
+        let room = room_key(&topic, config.private);
+        let presence = self.state.hub.join(&room, member);
         let state_push = Frame::push(topic.clone(), "presence_state", presence)
             .with_join_ref(frame.join_ref.clone());
         self.mailbox.send_frame(state_push).await;
@@ -293,6 +297,7 @@ impl Session {
             topic,
             Joined {
                 join_ref: frame.join_ref.clone(),
+                room,
                 perms,
                 config,
                 presence_key,
@@ -364,7 +369,10 @@ impl Session {
             };
             self.reply(&to, "ok", json!({})).await;
         }
-        self.state.hub.broadcast(&b, Some(self.mailbox.socket_id));
+        let room = j.room.clone();
+        self.state
+            .hub
+            .broadcast(&room, &b, Some(self.mailbox.socket_id));
     }
 
     async fn system_error(&self, topic: &str, message: String) {
@@ -397,7 +405,7 @@ impl Session {
         self.state.subs.remove(self.mailbox.socket_id, topic);
         self.state
             .hub
-            .leave(topic, self.mailbox.socket_id, &j.presence_key);
+            .leave(&j.room, topic, self.mailbox.socket_id, &j.presence_key);
     }
 
     /// Drops every channel when the socket goes away.

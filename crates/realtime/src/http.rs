@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use supalove_phoenix::{BroadcastBody, UserBroadcast, Vsn};
 
 use crate::auth;
+use crate::hub::room_key;
 use crate::socket;
 use crate::state::State;
 
@@ -179,7 +180,7 @@ async fn broadcast(
         });
     }
     for b in &parsed {
-        state.hub.broadcast(b, None);
+        state.hub.broadcast(&room_key(&b.topic, false), b, None);
     }
     StatusCode::ACCEPTED.into_response()
 }

@@ -618,3 +618,51 @@ async fn private_channels_follow_realtime_messages_policies() {
     anon.join("realtime:secret", json!({"private": false}))
         .await;
 }
+
+#[tokio::test]
+async fn private_and_public_channels_of_one_name_are_separate_rooms() {
+    let (pg, e) = setup(ReplicationMode::Rls).await;
+    wait_live(&e).await;
+    sql(&pg, "create policy rw_read on realtime.messages for select to authenticated using (true); \
+              create policy rw_write on realtime.messages for insert to authenticated with check (true)").await;
+    let mut public = connect(&e, &token("anon"), Vsn::V2).await;
+    public
+        .join(
+            "realtime:room",
+            json!({"private": false, "broadcast": {"self": true}}),
+        )
+        .await;
+    let mut private = connect(&e, &token("authenticated"), Vsn::V1).await;
+    private
+        .join(
+            "realtime:room",
+            json!({"private": true, "broadcast": {"self": true, "ack": true}}),
+        )
+        .await;
+    let r = private
+        .push(
+            "realtime:room",
+            "broadcast",
+            json!({"type":"broadcast","event":"secret","payload":{}}),
+            Some("j1"),
+        )
+        .await;
+    assert_eq!(private.reply(&r).await.payload["status"], "ok");
+    assert_eq!(
+        private.expect("realtime:room", "broadcast").await.payload["event"],
+        "secret"
+    );
+    // The public member's first broadcast is its own public one: the secret never reached it.
+    public
+        .push(
+            "realtime:room",
+            "broadcast",
+            json!({"type":"broadcast","event":"public","payload":{}}),
+            Some("j1"),
+        )
+        .await;
+    assert_eq!(
+        public.expect("realtime:room", "broadcast").await.payload["event"],
+        "public"
+    );
+}
