@@ -399,3 +399,25 @@ async fn join_can_wait_for_postgres_changes() {
         "{reason}"
     );
 }
+
+#[tokio::test]
+async fn rls_checks_wait_for_streamed_commits_to_become_visible() {
+    let (pg, e) = setup(ReplicationMode::Rls).await;
+    let mut c = connect(&e, &token("authenticated"), Vsn::V2).await;
+    c.subscribe(
+        "realtime:v",
+        json!([{"event": "INSERT", "schema": "public", "table": "notes"}]),
+    )
+    .await;
+    let db = pg.client().await.unwrap();
+    // Streaming hands over each commit about as soon as it is flushed, which can be before
+    // the row is visible to a new snapshot; every row must still arrive, in order.
+    for id in 1..=200 {
+        db.execute("insert into notes values ($1, 'x', false)", &[&id])
+            .await
+            .unwrap();
+    }
+    for id in 1..=200 {
+        assert_eq!(c.change("realtime:v").await["data"]["record"]["id"], id);
+    }
+}

@@ -666,3 +666,41 @@ async fn private_and_public_channels_of_one_name_are_separate_rooms() {
         "public"
     );
 }
+
+#[tokio::test]
+async fn broadcast_api_reaches_private_rooms_only_with_write_permission() {
+    let (pg, e) = setup(ReplicationMode::Rls).await;
+    wait_live(&e).await;
+    sql(&pg, "create policy api_read on realtime.messages for select to authenticated using (true); \
+              create policy api_write on realtime.messages for insert to service_role with check (true); \
+              create policy api_read_service on realtime.messages for select to service_role using (true)").await;
+    let mut member = connect(&e, &token("authenticated"), Vsn::V2).await;
+    member.join("realtime:vip", json!({"private": true})).await;
+    let send = |role: &str, event: &str| {
+        let body =
+            json!({"messages": [{"topic": "vip", "event": event, "payload": {}, "private": true}]})
+                .to_string();
+        let addr = e.addr;
+        let jwt = token(role);
+        async move { http_post(addr, "/api/broadcast", &jwt, &body).await }
+    };
+    assert_eq!(send("authenticated", "denied").await, 202);
+    assert_eq!(send("service_role", "allowed").await, 202);
+    assert_eq!(
+        member.expect("realtime:vip", "broadcast").await.payload["event"],
+        "allowed"
+    );
+}
+
+async fn http_post(addr: std::net::SocketAddr, path: &str, bearer: &str, body: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer {bearer}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    out[9..12].parse().unwrap()
+}
