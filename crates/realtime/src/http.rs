@@ -67,7 +67,7 @@ async fn websocket(
     };
     // Small buffers: tungstenite's 128 KiB defaults would cost >1 GB at 10k idle sockets.
     ws.max_message_size(MAX_MESSAGE)
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(1024)
         .write_buffer_size(8 * 1024)
         .on_upgrade(move |socket| socket::serve(state, socket, vsn, claims))
 }
