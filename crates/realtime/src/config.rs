@@ -90,6 +90,9 @@ pub enum ConfigError {
     /// A required variable is unset or empty.
     #[error("{0} is required but not set")]
     Missing(&'static str),
+    /// Several variables are wrong; all are listed.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Several(Vec<ConfigError>),
     /// A variable has a value we cannot use.
     #[error("{var} is invalid: {reason}")]
     Invalid {
@@ -98,6 +101,25 @@ pub enum ConfigError {
         /// What is wrong, without echoing secrets.
         reason: String,
     },
+}
+
+/// Configuration problems found so far.
+struct Problems(Vec<ConfigError>);
+
+impl Problems {
+    /// Keeps the value, or records the error.
+    fn take<T>(&mut self, r: Result<T, ConfigError>) -> Option<T> {
+        r.map_err(|e| self.0.push(e)).ok()
+    }
+
+    /// One error, or all of them.
+    fn into_error(mut self) -> ConfigError {
+        if self.0.len() == 1 {
+            self.0.remove(0)
+        } else {
+            ConfigError::Several(self.0)
+        }
+    }
 }
 
 /// Default slot name, the one the official server uses.
@@ -141,63 +163,102 @@ impl Config {
                 }),
             }
         };
-        let mode = match val("REPLICATION_MODE").map(|v| v.to_ascii_uppercase()) {
-            None => ReplicationMode::Rls,
-            Some(v) if v == "RLS" => ReplicationMode::Rls,
-            Some(v) if v == "STREAM" => ReplicationMode::Stream,
-            Some(v) => {
-                return Err(ConfigError::Invalid {
-                    var: "REPLICATION_MODE",
-                    reason: format!("`{v}` is not RLS or STREAM"),
-                })
-            }
-        };
-        let poll_ms = match val("REPLICATION_POLL_INTERVAL") {
-            None => 100,
-            Some(v) => v
-                .parse::<u64>()
-                .ok()
-                .filter(|ms| (1..=60_000).contains(ms))
-                .ok_or(ConfigError::Invalid {
-                    var: "REPLICATION_POLL_INTERVAL",
-                    reason: format!("`{v}` is not a number of milliseconds between 1 and 60000"),
-                })?,
-        };
+        // Collect every problem so one start tells the user everything to fix.
+        let mut problems = Problems(Vec::new());
+        let mode = problems.take(match val("REPLICATION_MODE") {
+            None => Ok(ReplicationMode::Rls),
+            Some(v) if v.eq_ignore_ascii_case("RLS") => Ok(ReplicationMode::Rls),
+            Some(v) if v.eq_ignore_ascii_case("STREAM") => Ok(ReplicationMode::Stream),
+            Some(v) => Err(ConfigError::Invalid {
+                var: "REPLICATION_MODE",
+                reason: format!("`{v}` is not RLS or STREAM"),
+            }),
+        });
+        let number =
+            |k: &'static str, default: u64, range: std::ops::RangeInclusive<u64>| match val(k) {
+                None => Ok(default),
+                Some(v) => v.parse::<u64>().ok().filter(|n| range.contains(n)).ok_or(
+                    ConfigError::Invalid {
+                        var: k,
+                        reason: format!(
+                            "`{v}` is not a number between {} and {}",
+                            range.start(),
+                            range.end()
+                        ),
+                    },
+                ),
+            };
+        let poll_ms = problems.take(number("REPLICATION_POLL_INTERVAL", 100, 1..=60_000));
+        let socket_queue = problems.take(number(
+            "SOCKET_QUEUE_CAPACITY",
+            crate::outbound::QUEUE_CAPACITY as u64,
+            16..=1_000_000,
+        ));
         let slot_name = val("SLOT_NAME").unwrap_or_else(|| DEFAULT_SLOT_NAME.to_string());
-        if slot_name.len() > 63
-            || !slot_name
+        let slot_ok = slot_name.len() <= 63
+            && slot_name
                 .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        {
-            return Err(ConfigError::Invalid {
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !slot_ok {
+            problems.take(Err::<(), _>(ConfigError::Invalid {
                 var: "SLOT_NAME",
                 reason: "use at most 63 characters among a-z, 0-9 and _".into(),
-            });
+            }));
         }
-        let socket_queue = match val("SOCKET_QUEUE_CAPACITY") {
-            None => crate::outbound::QUEUE_CAPACITY,
-            Some(v) => v
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (16..=1_000_000).contains(n))
-                .ok_or(ConfigError::Invalid {
-                    var: "SOCKET_QUEUE_CAPACITY",
-                    reason: format!("`{v}` is not a number between 16 and 1000000"),
-                })?,
-        };
-        let secure_channels = boolean("SECURE_CHANNELS", true)?;
+        let secure_channels = problems.take(boolean("SECURE_CHANNELS", true));
         let jwt_secret = match val("JWT_SECRET") {
-            Some(s) => s,
-            None if !secure_channels => String::new(),
-            None => return Err(ConfigError::Missing("JWT_SECRET")),
+            Some(s) => Some(s),
+            None if secure_channels == Some(false) => Some(String::new()),
+            None => problems.take(Err(ConfigError::Missing("JWT_SECRET"))),
         };
+        let host = problems.take(required("DB_HOST"));
+        let db_port = problems.take(port("DB_PORT", 5432));
+        let name = problems.take(required("DB_NAME"));
+        let user = problems.take(required("DB_USER"));
+        let http_port = problems.take(port("PORT", 4000));
+        let temporary_slot = problems.take(boolean("TEMPORARY_SLOT", true));
+        let streaming = problems.take(boolean("REPLICATION_STREAMING", true));
+        let all = (
+            mode,
+            poll_ms,
+            socket_queue,
+            secure_channels,
+            jwt_secret,
+            host,
+            db_port,
+            name,
+            user,
+            http_port,
+            temporary_slot,
+            streaming,
+        );
+        let (
+            Some(mode),
+            Some(poll_ms),
+            Some(socket_queue),
+            Some(secure_channels),
+            Some(jwt_secret),
+            Some(host),
+            Some(db_port),
+            Some(name),
+            Some(user),
+            Some(http_port),
+            Some(temporary_slot),
+            Some(streaming),
+        ) = all
+        else {
+            return Err(problems.into_error());
+        };
+        if !slot_ok {
+            return Err(problems.into_error());
+        }
         Ok(Config {
-            port: port("PORT", 4000)?,
+            port: http_port,
             db: DbConfig {
-                host: required("DB_HOST")?,
-                port: port("DB_PORT", 5432)?,
-                name: required("DB_NAME")?,
-                user: required("DB_USER")?,
+                host,
+                port: db_port,
+                name,
+                user,
                 password: get("DB_PASSWORD").unwrap_or_default(),
             },
             jwt_secret,
@@ -205,9 +266,9 @@ impl Config {
             poll_interval: Duration::from_millis(poll_ms),
             secure_channels,
             slot_name,
-            temporary_slot: boolean("TEMPORARY_SLOT", true)?,
-            socket_queue,
-            streaming: boolean("REPLICATION_STREAMING", true)?,
+            temporary_slot,
+            socket_queue: socket_queue as usize,
+            streaming,
         })
     }
 }
@@ -284,6 +345,22 @@ mod tests {
             ConfigError::Missing("JWT_SECRET")
         );
         assert!(cfg(&[("JWT_SECRET", ""), ("SECURE_CHANNELS", "false")]).is_ok());
+    }
+
+    #[test]
+    fn reports_every_problem_at_once() {
+        let e = Config::from_lookup(|k| (k == "REPLICATION_MODE").then(|| "fast".to_string()))
+            .unwrap_err();
+        let text = e.to_string();
+        for needle in [
+            "`fast` is not RLS or STREAM",
+            "JWT_SECRET",
+            "DB_HOST",
+            "DB_NAME",
+            "DB_USER",
+        ] {
+            assert!(text.contains(needle), "{text}");
+        }
     }
 
     #[test]

@@ -14,6 +14,8 @@ use serde_json::{json, Value};
 use supalove_phoenix::{BroadcastBody, UserBroadcast, Vsn};
 
 use crate::auth;
+use crate::authz;
+use crate::hub::room_key;
 use crate::socket;
 use crate::state::State;
 
@@ -65,7 +67,7 @@ async fn websocket(
     };
     // Small buffers: tungstenite's 128 KiB defaults would cost >1 GB at 10k idle sockets.
     ws.max_message_size(MAX_MESSAGE)
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(1024)
         .write_buffer_size(8 * 1024)
         .on_upgrade(move |socket| socket::serve(state, socket, vsn, claims))
 }
@@ -139,12 +141,12 @@ async fn broadcast(
     headers: HeaderMap,
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    if auth::claims_for(&state.config, bearer(&headers)).is_err() {
+    let Ok(claims) = auth::claims_for(&state.config, bearer(&headers)) else {
         return refuse(
             StatusCode::UNAUTHORIZED,
             "a valid apikey or Bearer token is required".into(),
         );
-    }
+    };
     let Ok(Json(body)) = body else {
         return refuse(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -169,17 +171,27 @@ async fn broadcast(
                 format!("messages[{i}] needs string `topic`, string `event` and object `payload`"),
             );
         };
-        parsed.push(UserBroadcast {
+        let private = m.get("private").and_then(Value::as_bool).unwrap_or(false);
+        let b = UserBroadcast {
             join_ref: None,
             msg_ref: None,
             topic: format!("realtime:{topic}"),
             event: event.to_string(),
             meta: None,
             body: BroadcastBody::Json(payload.clone()),
-        });
+        };
+        parsed.push((private, b));
     }
-    for b in &parsed {
-        state.hub.broadcast(b, None);
+    for (private, b) in &parsed {
+        if *private {
+            // Private rooms take messages only from tokens their policies let write.
+            let name = b.topic.trim_start_matches("realtime:");
+            match authz::permissions(&state.config.db, name, &claims).await {
+                Ok(p) if p.write => {}
+                _ => continue,
+            }
+        }
+        state.hub.broadcast(&room_key(&b.topic, *private), b, None);
     }
     StatusCode::ACCEPTED.into_response()
 }

@@ -25,48 +25,58 @@ struct Topic {
     presence: Presence,
 }
 
-/// All topics of the engine.
+/// All rooms of the engine. A room is a topic plus its privacy: the private and the public
+/// channel of one name never hear each other (as in the official server).
 #[derive(Debug, Default)]
 pub struct Hub {
     topics: RwLock<HashMap<String, Topic>>,
 }
 
+/// The room key of `topic` (`realtime:<name>`) joined as private or public.
+pub fn room_key(topic: &str, private: bool) -> String {
+    if private {
+        format!("private|{topic}")
+    } else {
+        topic.to_string()
+    }
+}
+
 impl Hub {
-    /// Adds a member; returns the presence state to send after the join reply.
-    pub fn join(&self, topic: &str, member: Member) -> Value {
+    /// Adds a member to `room`; returns the presence state to send after the join reply.
+    pub fn join(&self, room: &str, member: Member) -> Value {
         let mut topics = self.topics.write().unwrap_or_else(|e| e.into_inner());
-        let t = topics.entry(topic.to_string()).or_default();
+        let t = topics.entry(room.to_string()).or_default();
         t.members.insert(member.mailbox.socket_id, member);
         t.presence.state()
     }
 
-    /// Removes a socket from a topic, untracking its presence under `presence_key`.
-    pub fn leave(&self, topic: &str, socket_id: u64, presence_key: &str) {
+    /// Removes a socket from a room, untracking its presence under `presence_key`.
+    pub fn leave(&self, room: &str, topic: &str, socket_id: u64, presence_key: &str) {
         let diff = {
             let mut topics = self.topics.write().unwrap_or_else(|e| e.into_inner());
-            let Some(t) = topics.get_mut(topic) else {
+            let Some(t) = topics.get_mut(room) else {
                 return;
             };
             t.members.remove(&socket_id);
             let diff = t.presence.untrack(presence_key, socket_id);
             if t.members.is_empty() && t.presence.is_empty() {
-                topics.remove(topic);
+                topics.remove(room);
             }
             diff
         };
         if let Some(d) = diff {
-            self.fan_out_presence(topic, d);
+            self.fan_out_presence(room, topic, d);
         }
     }
 
-    /// Number of members of a topic.
-    pub fn member_count(&self, topic: &str) -> usize {
+    /// Number of members of a room.
+    pub fn member_count(&self, room: &str) -> usize {
         let topics = self.topics.read().unwrap_or_else(|e| e.into_inner());
-        topics.get(topic).map_or(0, |t| t.members.len())
+        topics.get(room).map_or(0, |t| t.members.len())
     }
 
-    /// Relays a user broadcast to a topic's members; `from` is skipped unless it asked for self.
-    pub fn broadcast(&self, b: &UserBroadcast, from: Option<u64>) -> usize {
+    /// Relays a user broadcast to a room's members; `from` is skipped unless it asked for self.
+    pub fn broadcast(&self, room: &str, b: &UserBroadcast, from: Option<u64>) -> usize {
         let text = b
             .text_payload()
             .map(|payload| SharedFrame::new(Frame::push(b.topic.clone(), "broadcast", payload)));
@@ -75,7 +85,7 @@ impl Hub {
             BroadcastBody::Json(_) => None,
         };
         let topics = self.topics.read().unwrap_or_else(|e| e.into_inner());
-        let Some(t) = topics.get(&b.topic) else {
+        let Some(t) = topics.get(room) else {
             return 0;
         };
         let mut sent = 0;
@@ -97,32 +107,39 @@ impl Hub {
     }
 
     /// Tracks presence for a socket and fans out the diff.
-    pub fn track(&self, topic: &str, key: &str, socket_id: u64, meta: Map<String, Value>) {
+    pub fn track(
+        &self,
+        room: &str,
+        topic: &str,
+        key: &str,
+        socket_id: u64,
+        meta: Map<String, Value>,
+    ) {
         let diff = {
             let mut topics = self.topics.write().unwrap_or_else(|e| e.into_inner());
-            let t = topics.entry(topic.to_string()).or_default();
+            let t = topics.entry(room.to_string()).or_default();
             t.presence.track(key, socket_id, meta)
         };
-        self.fan_out_presence(topic, diff);
+        self.fan_out_presence(room, topic, diff);
     }
 
     /// Untracks presence for a socket and fans out the diff.
-    pub fn untrack(&self, topic: &str, key: &str, socket_id: u64) {
+    pub fn untrack(&self, room: &str, topic: &str, key: &str, socket_id: u64) {
         let diff = {
             let mut topics = self.topics.write().unwrap_or_else(|e| e.into_inner());
             topics
-                .get_mut(topic)
+                .get_mut(room)
                 .and_then(|t| t.presence.untrack(key, socket_id))
         };
         if let Some(d) = diff {
-            self.fan_out_presence(topic, d);
+            self.fan_out_presence(room, topic, d);
         }
     }
 
-    fn fan_out_presence(&self, topic: &str, diff: Value) {
+    fn fan_out_presence(&self, room: &str, topic: &str, diff: Value) {
         let frame = SharedFrame::new(Frame::push(topic, "presence_diff", diff));
         let topics = self.topics.read().unwrap_or_else(|e| e.into_inner());
-        if let Some(t) = topics.get(topic) {
+        if let Some(t) = topics.get(room) {
             for m in t.members.values() {
                 m.mailbox.offer(topic, Out::Text(frame.clone()));
             }
@@ -164,11 +181,17 @@ mod tests {
         let (b, mut rb) = member(2, true);
         hub.join("realtime:r", a);
         hub.join("realtime:r", b);
-        assert_eq!(hub.broadcast(&bc("realtime:r"), Some(1)), 1);
+        assert_eq!(hub.broadcast("realtime:r", &bc("realtime:r"), Some(1)), 1);
         assert!(ra.try_recv().is_err());
         assert!(rb.try_recv().is_ok());
-        assert_eq!(hub.broadcast(&bc("realtime:r"), Some(2)), 2);
-        assert_eq!(hub.broadcast(&bc("realtime:other"), None), 0);
+        assert_eq!(hub.broadcast("realtime:r", &bc("realtime:r"), Some(2)), 2);
+        assert_eq!(
+            hub.broadcast("realtime:other", &bc("realtime:other"), None),
+            0
+        );
+        // The private room of the same topic is a different room.
+        let private = room_key("realtime:r", true);
+        assert_eq!(hub.broadcast(&private, &bc("realtime:r"), None), 0);
     }
 
     #[test]
@@ -178,12 +201,12 @@ mod tests {
         let (b, mut rb) = member(2, false);
         hub.join("realtime:r", a);
         hub.join("realtime:r", b);
-        hub.track("realtime:r", "ka", 1, Map::new());
+        hub.track("realtime:r", "realtime:r", "ka", 1, Map::new());
         let Ok(Out::Text(f)) = rb.try_recv() else {
             panic!("no join diff")
         };
         assert_eq!(f.frame().event, "presence_diff");
-        hub.leave("realtime:r", 1, "ka");
+        hub.leave("realtime:r", "realtime:r", 1, "ka");
         let Ok(Out::Text(f)) = rb.try_recv() else {
             panic!("no leave diff")
         };

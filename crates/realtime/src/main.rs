@@ -12,7 +12,14 @@ async fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let config = Config::from_env().context("invalid configuration")?;
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            // A plain line for `docker logs`, not a backtrace.
+            eprintln!("supalove-realtime: invalid configuration: {e}");
+            std::process::exit(2);
+        }
+    };
     tracing::info!(port = config.port, mode = ?config.mode, slot = %config.slot_name,
         temporary_slot = config.temporary_slot, secure_channels = config.secure_channels,
         "starting supalove-realtime");

@@ -141,6 +141,22 @@ for (const variant of VARIANTS) {
         await assert.rejects(subscribe(anon.channel(topic, { config: { private: true } })), /CHANNEL_ERROR|Unauthorized/)
       })
 
+      if (vsn === '2.0.0') {
+        test('binary (ArrayBuffer) broadcast round trip', async () => {
+          const a = client(token('anon'))
+          const b = client(token('anon'))
+          const room = uniq('bin')
+          const got = []
+          const chA = a.channel(room)
+          const chB = b.channel(room).on('broadcast', { event: 'bytes' }, (m) => got.push(m.payload))
+          await subscribe(chA)
+          await subscribe(chB)
+          await chA.send({ type: 'broadcast', event: 'bytes', payload: new Uint8Array([1, 2, 250]).buffer })
+          await until(() => got.length === 1, 'binary broadcast')
+          assert.deepEqual([...new Uint8Array(got[0])], [1, 2, 250])
+        })
+      }
+
       test('presence sync, join and leave', async () => {
         const a = client(token('anon'))
         const b = client(token('anon'))

@@ -109,6 +109,9 @@ pub fn quote_ident(s: &str) -> String {
 }
 
 const PRIVILEGE_TTL: Duration = Duration::from_secs(1);
+/// How long to wait for a streamed commit to become visible before judging RLS on it
+/// (a row deleted meanwhile is simply not visible to anybody).
+const VISIBILITY_WAIT: Duration = Duration::from_millis(64);
 
 /// Which columns a role may select, and when that was read.
 type Cached = (Instant, Arc<Vec<bool>>);
@@ -250,7 +253,10 @@ pub async fn visible_batch(
         quote_ident(&rel.name),
         conds.join(" and ")
     );
-    let mut sql = String::from("BEGIN READ ONLY;");
+    // The stream can deliver a commit a moment before the transaction is visible to new
+    // snapshots; a probe as the session user first tells "not visible yet" from "denied".
+    let su_probe = probe.replacen("'v'", "'su'", 1);
+    let mut sql = format!("BEGIN READ ONLY;{su_probe}");
     for c in checks {
         let role = literal(&c.role);
         sql.push_str(&format!(
@@ -262,7 +268,20 @@ pub async fn visible_batch(
         sql.push_str(&probe);
     }
     sql.push_str("ROLLBACK;");
-    match client.simple_query(&sql).await {
+    let mut pause = Duration::from_micros(500);
+    let answer = loop {
+        let result = client.simple_query(&sql).await;
+        let Ok(messages) = &result else { break result };
+        let row_exists = messages.iter().any(|m| {
+            matches!(m, tokio_postgres::SimpleQueryMessage::Row(r) if r.get(0) == Some("su") && r.get(1) == Some("t"))
+        });
+        if row_exists || pause > VISIBILITY_WAIT {
+            break result;
+        }
+        tokio::time::sleep(pause).await;
+        pause *= 2;
+    };
+    match answer {
         Ok(messages) => {
             let verdicts: Vec<bool> = messages
                 .iter()

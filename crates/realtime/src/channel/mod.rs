@@ -1,5 +1,7 @@
 //! Channel semantics of one socket: join, leave, broadcast, presence, token refresh.
 
+mod join;
+
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -10,17 +12,14 @@ use serde_json::{json, Value};
 use supalove_phoenix::{ClientMessage, Decoded, Frame, JoinConfig, UserBroadcast};
 use tokio::task::JoinHandle;
 
-use crate::auth;
-use crate::authz::{self, Permissions};
-use crate::cdc::registry::{binding_id, ChannelSubs};
-use crate::cdc::subscribe::{self, Request};
-use crate::hub::Member;
+use crate::authz::Permissions;
 use crate::jwt::{self, Claims};
 use crate::outbound::Mailbox;
 use crate::state::State;
 
 struct Joined {
     join_ref: Option<String>,
+    room: String,
     perms: Permissions,
     config: JoinConfig,
     presence_key: String,
@@ -140,7 +139,8 @@ impl Session {
                 if let Some(j) = self.joined.get(&frame.topic) {
                     let key = j.presence_key.clone();
                     let id = self.mailbox.socket_id;
-                    self.state.hub.track(&frame.topic, &key, id, meta);
+                    let room = j.room.clone();
+                    self.state.hub.track(&room, &frame.topic, &key, id, meta);
                 }
             }
             ClientMessage::PresenceUntrack => {
@@ -148,7 +148,8 @@ impl Session {
                 if let Some(j) = self.joined.get(&frame.topic) {
                     let key = j.presence_key.clone();
                     let id = self.mailbox.socket_id;
-                    self.state.hub.untrack(&frame.topic, &key, id);
+                    let room = j.room.clone();
+                    self.state.hub.untrack(&room, &frame.topic, &key, id);
                 }
             }
             ClientMessage::Other(_) => {}
@@ -160,146 +161,6 @@ impl Session {
         self.mailbox
             .send_frame(Frame::reply(to, status, response))
             .await;
-    }
-
-    async fn join(&mut self, frame: &Frame, config: JoinConfig, token: Option<String>) {
-        let topic = frame.topic.clone();
-        if !topic.starts_with("realtime:") || channel_name(&topic).is_empty() {
-            self.reply(frame, "error", json!({ "reason": "unmatched topic" }))
-                .await;
-            return;
-        }
-        let claims = match token {
-            Some(t) => match auth::claims_for(&self.state.config, Some(&t)) {
-                Ok(c) => c,
-                Err(e) => {
-                    self.reply(
-                        frame,
-                        "error",
-                        json!({ "reason": format!("Invalid token: {e}") }),
-                    )
-                    .await;
-                    return;
-                }
-            },
-            None => self.socket_claims.clone(),
-        };
-        let perms = if config.private {
-            match authz::permissions(&self.state.config.db, channel_name(&topic), &claims).await {
-                Ok(p) if p.read => p,
-                Ok(_) => {
-                    let reason = format!(
-                        "Unauthorized: You do not have permissions to read from this Channel topic: {}",
-                        channel_name(&topic)
-                    );
-                    self.reply(frame, "error", json!({ "reason": reason }))
-                        .await;
-                    return;
-                }
-                Err(e) => {
-                    let reason =
-                        format!("Unauthorized: cannot check private channel permissions: {e}");
-                    self.reply(frame, "error", json!({ "reason": reason }))
-                        .await;
-                    return;
-                }
-            }
-        } else {
-            authz::PUBLIC
-        };
-        if self.joined.contains_key(&topic) {
-            self.close_channel(&topic, true).await;
-        }
-        let ids: Vec<(u32, supalove_phoenix::PostgresChangeParams)> = config
-            .postgres_changes
-            .iter()
-            .map(|p| (binding_id(p), p.clone()))
-            .collect();
-        let echoed: Vec<Value> = ids
-            .iter()
-            .map(|(id, p)| {
-                let mut m = p.raw.clone();
-                m.insert("id".into(), json!(id));
-                Value::Object(m)
-            })
-            .collect();
-        let req = (!ids.is_empty()).then(|| Request {
-            subs: ChannelSubs {
-                socket_id: self.mailbox.socket_id,
-                topic: topic.clone(),
-                mailbox: self.mailbox.clone(),
-                claims: Value::Object(claims.raw.clone()).to_string().into(),
-                sub: claims
-                    .raw
-                    .get("sub")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string(),
-                role: claims.role.clone(),
-                bindings: Vec::new(),
-            },
-            params: ids,
-            channel: channel_name(&topic).to_string(),
-            join_ref: frame.join_ref.clone(),
-        });
-        let options = &config.postgres_changes_options;
-        let mut attached = false;
-        if let (Some(req), true) = (&req, options.wait) {
-            // Newer clients ask the join reply to wait until the bindings are live.
-            let limit =
-                Duration::from_millis(options.timeout.unwrap_or(15_000).clamp(100, 120_000));
-            let reason =
-                match tokio::time::timeout(limit, subscribe::attach(&self.state, req)).await {
-                    Ok(Ok(())) => None,
-                    Ok(Err(why)) => Some(format!("PostgresChangesSubscribeFailed: {why}")),
-                    Err(_) => Some(
-                        "PostgresChangesSubscribeTimeout: postgres_changes were not ready in time"
-                            .into(),
-                    ),
-                };
-            if let Some(reason) = reason {
-                self.reply(frame, "error", json!({ "reason": reason }))
-                    .await;
-                return;
-            }
-            attached = true;
-        }
-        self.reply(frame, "ok", json!({ "postgres_changes": echoed }))
-            .await;
-        let presence_key = if config.presence.key.is_empty() {
-            uuid::Uuid::new_v4().to_string()
-        } else {
-            config.presence.key.clone()
-        };
-        let member = Member {
-            mailbox: self.mailbox.clone(),
-            self_broadcast: config.broadcast.self_,
-        };
-        let presence = self.state.hub.join(&topic, member);
-        let state_push = Frame::push(topic.clone(), "presence_state", presence)
-            .with_join_ref(frame.join_ref.clone());
-        self.mailbox.send_frame(state_push).await;
-        let subscriber = match req {
-            Some(req) if attached => {
-                self.mailbox
-                    .send_frame(subscribe::subscribed_message(&req))
-                    .await;
-                None
-            }
-            Some(req) => Some(tokio::spawn(subscribe::run(self.state.clone(), req))),
-            None => None,
-        };
-        self.joined.insert(
-            topic,
-            Joined {
-                join_ref: frame.join_ref.clone(),
-                perms,
-                config,
-                presence_key,
-                claims,
-                subscriber,
-            },
-        );
     }
 
     async fn refresh(&mut self, topic: &str, token: &str) {
@@ -364,7 +225,10 @@ impl Session {
             };
             self.reply(&to, "ok", json!({})).await;
         }
-        self.state.hub.broadcast(&b, Some(self.mailbox.socket_id));
+        let room = j.room.clone();
+        self.state
+            .hub
+            .broadcast(&room, &b, Some(self.mailbox.socket_id));
     }
 
     async fn system_error(&self, topic: &str, message: String) {
@@ -397,7 +261,7 @@ impl Session {
         self.state.subs.remove(self.mailbox.socket_id, topic);
         self.state
             .hub
-            .leave(topic, self.mailbox.socket_id, &j.presence_key);
+            .leave(&j.room, topic, self.mailbox.socket_id, &j.presence_key);
     }
 
     /// Drops every channel when the socket goes away.
