@@ -16,6 +16,13 @@ import type {
   RemoveReport,
   ServiceStats,
   StatusEvent,
+  ColumnInfo,
+  DoctorReport,
+  Check,
+  StatementResult,
+  TableInfo,
+  TesterChannelRequest,
+  TesterEvent,
 } from "../src/lib/api/types";
 
 interface MockConfig {
@@ -186,6 +193,288 @@ function benchStream(id: number, ch: Chan, total: number, batch: number): void {
   setTimeout(pump, 50);
 }
 
+// ------------------------------------------------------------------ Realtime tester
+// Tables live per project; a few SQL forms are understood (create table, alter
+// publication, replica identity, RLS, update/delete by id, select *). RLS is modelled
+// simply: with RLS on, anon sees rows whose `is_public` is true, authenticated the rows
+// whose `owner` equals its `sub` claim, service_role everything.
+
+interface MockTable {
+  info: TableInfo;
+  rows: Record<string, unknown>[];
+  nextId: number;
+  replicaFull: boolean;
+  policies: number;
+}
+interface TesterChan {
+  ch: Chan;
+  project: string;
+  req: TesterChannelRequest;
+  live: boolean;
+  meta: Record<string, unknown> | null;
+}
+const tables = new Map<string, Map<string, MockTable>>();
+const testers = new Map<number, TesterChan>();
+let phxRef = 1;
+
+function projectTables(name: string): Map<string, MockTable> {
+  let m = tables.get(name);
+  if (!m) tables.set(name, (m = new Map()));
+  return m;
+}
+
+function splitTop(s: string, sep: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let cur = "";
+  let quote = false;
+  for (const c of s) {
+    if (c === "'") quote = !quote;
+    if (!quote && c === "(") depth++;
+    if (!quote && c === ")") depth--;
+    if (!quote && depth === 0 && c === sep) {
+      out.push(cur);
+      cur = "";
+    } else cur += c;
+  }
+  if (cur.trim()) out.push(cur);
+  return out.map((x) => x.trim()).filter(Boolean);
+}
+
+const TYPE_ALIAS: Record<string, string> = {
+  int: "integer",
+  int4: "integer",
+  int8: "bigint",
+  serial: "integer",
+  bigserial: "bigint",
+  bool: "boolean",
+  timestamptz: "timestamp with time zone",
+  varchar: "character varying",
+};
+
+function parseColumn(def: string): ColumnInfo | null {
+  if (/^(primary|unique|constraint|foreign|check)\b/i.test(def)) return null;
+  const m = /^"?(\w+)"?\s+(\w+(?:\s+precision|\s+varying)?(?:\([^)]*\))?(?:\[\])?)(.*)$/i.exec(def);
+  if (!m) return null;
+  const [, name, rawType, rest] = m;
+  const t = rawType.toLowerCase();
+  const lower = `${t} ${rest.toLowerCase()}`;
+  return {
+    name,
+    data_type: TYPE_ALIAS[t] ?? t,
+    nullable: !/not null|primary key/.test(lower),
+    has_default: /default|generated|serial/.test(lower),
+  };
+}
+
+function tableKey(ref: string): [string, string] {
+  const parts = ref.replace(/"/g, "").split(".");
+  return parts.length > 1 ? [parts[0], parts[1]] : ["public", parts[0]];
+}
+
+function changeFor(project: string, t: MockTable, type: string, record: Record<string, unknown> | null, old: Record<string, unknown> | null): void {
+  if (!t.info.published) return;
+  const commit = Date.now() - 4 - (t.nextId % 5) * 7;
+  setTimeout(() => {
+    for (const [, tc] of testers) {
+      if (!tc.live || tc.project !== project) continue;
+      const row = record ?? old ?? {};
+      if (t.info.rls && !visible(tc.req, row)) continue;
+      const ok = tc.req.bindings.some(
+        (b) =>
+          (b.event === "*" || b.event === type) &&
+          b.schema === t.info.schema &&
+          (b.table === null || b.table === t.info.name) &&
+          (!b.filter || matchFilter(b.filter, row)),
+      );
+      if (!ok) continue;
+      const now = Date.now();
+      send<TesterEvent>(tc.ch, {
+        kind: "postgres_changes",
+        received_at_ms: now,
+        latency_ms: now - commit,
+        payload: {
+          ids: [1],
+          data: {
+            schema: t.info.schema,
+            table: t.info.name,
+            type,
+            commit_timestamp: new Date(commit).toISOString(),
+            columns: t.info.columns.map((c) => ({ name: c.name, type: c.data_type })),
+            record: record ?? {},
+            old_record: old ?? {},
+            errors: null,
+          },
+        },
+      });
+    }
+  }, 15);
+}
+
+function visible(req: TesterChannelRequest, row: Record<string, unknown>): boolean {
+  if (req.role === "service_role") return true;
+  if (req.role === "anon") return row.is_public === true;
+  if ("owner" in row) return row.owner === (req.claims?.sub ?? null);
+  return true;
+}
+
+function matchFilter(filter: string, row: Record<string, unknown>): boolean {
+  const m = /^(\w+)=(eq|neq|lt|lte|gt|gte|in)\.(.*)$/.exec(filter);
+  if (!m) return false;
+  const [, col, op, raw] = m;
+  const v = row[col];
+  const cmp = (x: string) => (typeof v === "number" ? v - Number(x) : String(v).localeCompare(x));
+  switch (op) {
+    case "eq": return cmp(raw) === 0;
+    case "neq": return cmp(raw) !== 0;
+    case "lt": return cmp(raw) < 0;
+    case "lte": return cmp(raw) <= 0;
+    case "gt": return cmp(raw) > 0;
+    case "gte": return cmp(raw) >= 0;
+    default: return raw.replace(/^\(|\)$/g, "").split(",").map((x) => x.trim().replace(/^"|"$/g, "")).some((x) => cmp(x) === 0);
+  }
+}
+
+function sqlLiteral(v: string): unknown {
+  const t = v.trim();
+  if (/^'.*'$/.test(t)) return t.slice(1, -1).replace(/''/g, "'");
+  if (/^(true|false)$/i.test(t)) return t.toLowerCase() === "true";
+  if (/^null$/i.test(t)) return null;
+  const n = Number(t);
+  return Number.isFinite(n) ? n : t;
+}
+
+function runStatement(project: string, stmt: string): StatementResult {
+  const tbls = projectTables(project);
+  const empty = (count = 0): StatementResult => ({ columns: [], rows: [], count });
+  let m: RegExpExecArray | null;
+  if ((m = /^create table (?:if not exists )?([\w."]+)\s*\(([\s\S]*)\)$/i.exec(stmt))) {
+    const [schema, name] = tableKey(m[1]);
+    if (tbls.has(`${schema}.${name}`)) return empty();
+    const defs = splitTop(m[2], ",");
+    const columns = defs.map(parseColumn).filter((c): c is ColumnInfo => c !== null);
+    const pk = /primary key/i.test(m[2]);
+    tbls.set(`${schema}.${name}`, { info: { schema, name, columns, published: false, rls: false, has_primary_key: pk }, rows: [], nextId: 1, replicaFull: false, policies: 0 });
+    return empty();
+  }
+  if ((m = /^alter publication supabase_realtime add table ([\w.", ]+)$/i.exec(stmt))) {
+    for (const ref of m[1].split(",")) {
+      const t = tbls.get(tableKey(ref.trim()).join("."));
+      if (!t) throw err("sql", `relation "${ref.trim()}" does not exist`);
+      t.info.published = true;
+    }
+    return empty();
+  }
+  if ((m = /^alter table ([\w."]+) (enable row level security|replica identity full)$/i.exec(stmt))) {
+    const t = tbls.get(tableKey(m[1]).join("."));
+    if (!t) throw err("sql", `relation "${m[1]}" does not exist`);
+    if (/row level/i.test(m[2])) t.info.rls = true;
+    else t.replicaFull = true;
+    return empty();
+  }
+  if ((m = /^create policy .* on ([\w."]+)/i.exec(stmt))) {
+    const t = tbls.get(tableKey(m[1]).join("."));
+    if (!t) throw err("sql", `relation "${m[1]}" does not exist`);
+    t.policies++;
+    return empty();
+  }
+  if ((m = /^update ([\w."]+) set (.+) where (\w+)\s*=\s*(\S+)$/i.exec(stmt))) {
+    const t = tbls.get(tableKey(m[1]).join("."));
+    if (!t) throw err("sql", `relation "${m[1]}" does not exist`);
+    const sets = splitTop(m[2], ",").map((a) => a.split("=").map((x) => x.trim()));
+    let n = 0;
+    for (const row of t.rows) {
+      if (row[m[3]] !== sqlLiteral(m[4])) continue;
+      const old = { ...row };
+      for (const [k, v] of sets) row[k] = sqlLiteral(v);
+      n++;
+      const pkOnly = Object.fromEntries(t.info.columns.filter((c) => c.name === "id").map((c) => [c.name, old[c.name]]));
+      changeFor(project, t, "UPDATE", { ...row }, t.replicaFull ? old : pkOnly);
+    }
+    return empty(n);
+  }
+  if ((m = /^delete from ([\w."]+) where (\w+)\s*=\s*(\S+)$/i.exec(stmt))) {
+    const t = tbls.get(tableKey(m[1]).join("."));
+    if (!t) throw err("sql", `relation "${m[1]}" does not exist`);
+    const gone = t.rows.filter((r) => r[m![2]] === sqlLiteral(m![3]));
+    t.rows = t.rows.filter((r) => !gone.includes(r));
+    for (const old of gone) changeFor(project, t, "DELETE", null, t.replicaFull ? old : { id: old.id });
+    return empty(gone.length);
+  }
+  if ((m = /^select \* from ([\w."]+)$/i.exec(stmt))) {
+    const t = tbls.get(tableKey(m[1]).join("."));
+    if (!t) throw err("sql", `relation "${m[1]}" does not exist`, "create it first");
+    const cols = t.info.columns.map((c) => c.name);
+    return { columns: cols, rows: t.rows.map((r) => cols.map((c) => (r[c] == null ? null : String(r[c])))), count: t.rows.length };
+  }
+  if (/^select 1$/i.test(stmt)) return { columns: ["?column?"], rows: [["1"]], count: 1 };
+  throw err("sql", `mock: cannot run ${stmt.slice(0, 40)}`, "the mock understands create table, alter publication/table, create policy, update, delete, select *");
+}
+
+function doctorReport(project: string, names: string[], fix: boolean): DoctorReport {
+  const tbls = projectTables(project);
+  const fixed: string[] = [];
+  const checks: Check[] = [
+    { id: "wal_level", status: "ok", message: "wal_level is logical", fix: null, auto_fix: false },
+    { id: "publication", status: "ok", message: "publication supabase_realtime exists", fix: null, auto_fix: false },
+  ];
+  for (const n of names) {
+    const t = tbls.get(n.includes(".") ? n : `public.${n}`);
+    if (!t) {
+      checks.push({ id: "table_published", status: "fail", message: `${n} does not exist`, fix: null, auto_fix: false });
+      continue;
+    }
+    const q = `${t.info.schema}.${t.info.name}`;
+    const pubFix = `ALTER PUBLICATION supabase_realtime ADD TABLE ${q};`;
+    if (!t.info.published && fix) {
+      t.info.published = true;
+      fixed.push(pubFix);
+    }
+    checks.push(
+      t.info.published
+        ? { id: "table_published", status: "ok", message: `${q} is in the publication`, fix: null, auto_fix: false }
+        : { id: "table_published", status: "fail", message: `${q} is not in the supabase_realtime publication: no changes are sent`, fix: pubFix, auto_fix: true },
+    );
+    checks.push(
+      t.replicaFull
+        ? { id: "replica_identity", status: "ok", message: `${q} has replica identity full`, fix: null, auto_fix: false }
+        : { id: "replica_identity", status: "warn", message: `${q} sends only the primary key as old_record on UPDATE/DELETE`, fix: `ALTER TABLE ${q} REPLICA IDENTITY FULL;`, auto_fix: false },
+    );
+    checks.push(
+      t.info.rls && t.policies === 0
+        ? { id: "rls_policy", status: "warn", message: `RLS is on for ${q} and no policy lets anon or authenticated select`, fix: `CREATE POLICY "read" ON ${q} FOR SELECT TO anon, authenticated USING (true);`, auto_fix: false }
+        : { id: "rls_policy", status: "ok", message: t.info.rls ? `${q} has ${t.policies} policies` : `RLS is off for ${q}`, fix: null, auto_fix: false },
+    );
+    checks.push({ id: "grants", status: "ok", message: `anon, authenticated and service_role may select ${q}`, fix: null, auto_fix: false });
+  }
+  checks.push(
+    { id: "replication_slot", status: "ok", message: "slot supalove_slot is active", fix: null, auto_fix: false },
+    { id: "engine", status: "ok", message: "Realtime answers its health check", fix: null, auto_fix: false },
+    { id: "key_expiry", status: "ok", message: "keys expire in 3650 days", fix: null, auto_fix: false },
+  );
+  return { checks, fixed };
+}
+
+function topicPeers(tc: TesterChan): TesterChan[] {
+  return [...testers.values()].filter((o) => o.live && o.project === tc.project && o.req.channel === tc.req.channel);
+}
+
+function presenceState(tc: TesterChan): Record<string, { metas: unknown[] }> {
+  const st: Record<string, { metas: unknown[] }> = {};
+  for (const o of topicPeers(tc)) if (o.meta) (st[o.req.presence_key] ??= { metas: [] }).metas.push(o.meta);
+  return st;
+}
+
+function diffToPeers(tc: TesterChan, joins: Record<string, unknown>, leaves: Record<string, unknown>): void {
+  for (const o of topicPeers(tc)) send<TesterEvent>(o.ch, { kind: "presence_diff", received_at_ms: Date.now(), latency_ms: null, payload: { joins, leaves } });
+}
+
+function need(id: number): TesterChan {
+  const tc = testers.get(id);
+  if (!tc?.live) throw err("not_found", `no tester channel ${id}`);
+  return tc;
+}
+
 async function handle(cmd: string, a: Record<string, unknown>): Promise<unknown> {
   state.calls.push({ cmd, args: a });
   const name = a.name as string;
@@ -328,6 +617,86 @@ async function handle(cmd: string, a: Record<string, unknown>): Promise<unknown>
       return state.settings;
     case "app_ready":
       return 1;
+    case "save_download":
+      return `/home/dev/Downloads/${a.fileName as string}`;
+    case "list_tables":
+      return [...projectTables(name).values()].map((t) => ({ ...t.info, columns: t.info.columns.slice() }));
+    case "run_sql": {
+      const stmts = splitTop(String(a.sql), ";");
+      await sleep(30);
+      return stmts.map((st) => runStatement(name, st.replace(/\s+/g, " ").trim()));
+    }
+    case "insert_row": {
+      const t = projectTables(name).get(`${a.schema}.${a.table}`);
+      if (!t) throw err("sql", `relation "${a.schema}.${a.table}" does not exist`);
+      const values = a.values as Record<string, unknown>;
+      const row: Record<string, unknown> = {};
+      for (const c of t.info.columns) {
+        if (c.name in values) row[c.name] = values[c.name];
+        else if (c.has_default) row[c.name] = c.name === "id" ? t.nextId : /bool/.test(c.data_type) ? false : /time/.test(c.data_type) ? new Date().toISOString() : null;
+        else if (!c.nullable) throw err("sql", `null value in column "${c.name}" of relation "${t.info.name}" violates not-null constraint`);
+        else row[c.name] = null;
+      }
+      t.nextId++;
+      t.rows.push(row);
+      changeFor(name, t, "INSERT", { ...row }, null);
+      return { columns: [], rows: [], count: 1 } satisfies StatementResult;
+    }
+    case "doctor":
+      await sleep(40);
+      return doctorReport(name, a.tables as string[], a.fix as boolean);
+    case "tester_token":
+      return JWT(String(a.role));
+    case "tester_open": {
+      const c = state.projects.get(name);
+      if (!c) throw err("not_found", `no project named ${name}`);
+      if (c.status !== "healthy") throw err("not_running", `${name} is not running`, `supalove start ${name}`);
+      const req = a.request as TesterChannelRequest;
+      const id = state.nextId++;
+      const tc: TesterChan = { ch: a.onEvent as Chan, project: name, req, live: true, meta: null };
+      testers.set(id, tc);
+      setTimeout(() => {
+        if (!tc.live) return;
+        const now = Date.now();
+        send<TesterEvent>(tc.ch, { kind: "joined", received_at_ms: now, latency_ms: null, payload: { status: "ok", response: { postgres_changes: req.bindings.map((b, i) => ({ ...b, id: 1000 + i })) } } });
+        if (req.bindings.length)
+          setTimeout(() => {
+            if (tc.live) send<TesterEvent>(tc.ch, { kind: "system", received_at_ms: Date.now(), latency_ms: null, payload: { channel: req.channel, extension: "postgres_changes", message: "Subscribed to PostgreSQL", status: "ok" } });
+          }, 40);
+        send<TesterEvent>(tc.ch, { kind: "presence_state", received_at_ms: now, latency_ms: null, payload: presenceState(tc) });
+      }, 30);
+      return id;
+    }
+    case "tester_close": {
+      const tc = testers.get(a.id as number);
+      if (!tc) return false;
+      tc.live = false;
+      if (tc.meta) diffToPeers(tc, {}, { [tc.req.presence_key]: { metas: [tc.meta] } });
+      testers.delete(a.id as number);
+      return true;
+    }
+    case "tester_broadcast": {
+      const tc = need(a.id as number);
+      for (const o of topicPeers(tc)) {
+        if (o === tc && !tc.req.broadcast_self) continue;
+        send<TesterEvent>(o.ch, { kind: "broadcast", received_at_ms: Date.now(), latency_ms: null, payload: { event: a.event, payload: a.payload, type: "broadcast" } });
+      }
+      if (tc.req.broadcast_ack) await sleep(30);
+      return null;
+    }
+    case "tester_track": {
+      const tc = need(a.id as number);
+      const prev = tc.meta;
+      tc.meta = { ...(a.state as object), phx_ref: `F${phxRef++}` };
+      diffToPeers(tc, { [tc.req.presence_key]: { metas: [tc.meta] } }, prev ? { [tc.req.presence_key]: { metas: [prev] } } : {});
+      return null;
+    }
+    case "tester_untrack": {
+      const tc = need(a.id as number);
+      if (tc.meta) diffToPeers(tc, {}, { [tc.req.presence_key]: { metas: [tc.meta] } });
+      tc.meta = null;
+      return null;
+    }
     default:
       throw err("internal", `mock: unknown command ${cmd}`);
   }
@@ -349,4 +718,13 @@ mockIPC((cmd, args) => handle(cmd, (args ?? {}) as Record<string, unknown>));
     for (const e of state.logChans.values()) if (e.live) send<LogBatch>(e.ch, { lines, dropped: 0 });
   },
   calls: (cmd: string) => state.calls.filter((c) => c.cmd === cmd).map((c) => c.args),
+  tables,
+  testers,
+  /** Sends `n` broadcast events to every open tester channel (virtual list test). */
+  floodTester(n: number) {
+    for (const tc of testers.values()) {
+      if (!tc.live) continue;
+      for (let i = 0; i < n; i++) send<TesterEvent>(tc.ch, { kind: "broadcast", received_at_ms: Date.now(), latency_ms: null, payload: { event: "flood", payload: { i } } });
+    }
+  },
 };

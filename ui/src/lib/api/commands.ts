@@ -12,6 +12,11 @@ import type { ProjectCard } from "./bindings/ProjectCard";
 import type { RemoveReport } from "./bindings/RemoveReport";
 import type { ServiceStats } from "./bindings/ServiceStats";
 import type { StatusEvent } from "./bindings/StatusEvent";
+import type { DoctorReport } from "./bindings/DoctorReport";
+import type { StatementResult } from "./bindings/StatementResult";
+import type { TableInfo } from "./bindings/TableInfo";
+import type { TesterChannelRequest } from "./bindings/TesterChannelRequest";
+import type { TesterEvent } from "./bindings/TesterEvent";
 
 /** Turns anything an invoke rejected with into a CommandError, so views only handle one shape. */
 export function asCommandError(e: unknown): CommandError {
@@ -81,6 +86,22 @@ export const api = {
   projectStats: (name: string) => call<ServiceStats[]>("project_stats", { name }),
   getSettings: () => call<AppSettings>("get_settings"),
   saveSettings: (settings: AppSettings) => call<AppSettings>("save_settings", { settings }),
+  // Realtime tester
+  listTables: (name: string) => call<TableInfo[]>("list_tables", { name }),
+  runSql: (name: string, sql: string) => call<StatementResult[]>("run_sql", { name, sql }),
+  insertRow: (name: string, schema: string, table: string, values: Record<string, unknown>) =>
+    call<StatementResult>("insert_row", { name, schema, table, values }),
+  doctor: (name: string, tables: string[], fix: boolean) => call<DoctorReport>("doctor", { name, tables, fix }),
+  testerToken: (name: string, role: string, claims: Record<string, unknown> | null) =>
+    call<string>("tester_token", { name, role, claims }),
+  /** Opens a tester channel; events arrive on `onEvent`; returns the id for the other calls. */
+  testerOpen: (name: string, request: TesterChannelRequest, onEvent: (e: TesterEvent) => void) =>
+    call<number>("tester_open", { name, request, onEvent: channel(onEvent) }),
+  testerClose: (id: number) => call<boolean>("tester_close", { id }),
+  /** Resolves after the server's ack when the channel was opened with broadcast_ack. */
+  testerBroadcast: (id: number, event: string, payload: unknown) => call<void>("tester_broadcast", { id, event, payload }),
+  testerTrack: (id: number, state: unknown) => call<void>("tester_track", { id, state }),
+  testerUntrack: (id: number) => call<void>("tester_untrack", { id }),
 };
 
 export type Api = typeof api;

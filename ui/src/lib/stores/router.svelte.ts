@@ -3,6 +3,7 @@
 export type Route =
   | { screen: "projects" }
   | { screen: "logs"; project: string; service: string | null }
+  | { screen: "realtime"; project: string }
   | { screen: "settings" };
 
 class Router {
