@@ -133,3 +133,37 @@ async fn streams_with_scram_password_authentication() {
         "scram"
     );
 }
+
+#[tokio::test]
+async fn joins_while_the_database_is_down_are_told_and_then_subscribed() {
+    let pg = cluster().await;
+    let e = engine(pg.engine_config(SECRET, ReplicationMode::Stream)).await;
+    wait_live(&e).await;
+    pg.stop().await.unwrap();
+    e.state.capture.clone().wait_for(|s| !s.live).await.unwrap();
+    let mut c = connect(&e, &token("anon"), Vsn::V2).await;
+    c.join(
+        "realtime:down",
+        json!({"postgres_changes": [{"event": "INSERT", "schema": "public", "table": "todos"}]}),
+    )
+    .await;
+    let sys = c.expect("realtime:down", "system").await;
+    assert_eq!(sys.payload["status"], "error");
+    assert!(sys.payload["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Subscribing to PostgreSQL failed"));
+    pg.start_again().await.unwrap();
+    loop {
+        let sys = c.expect("realtime:down", "system").await;
+        if sys.payload["status"] == "ok" {
+            assert_eq!(sys.payload["message"], "Subscribed to PostgreSQL");
+            break;
+        }
+    }
+    sql(&pg, "insert into todos (task) values ('back')").await;
+    assert_eq!(
+        c.change("realtime:down").await["data"]["record"]["task"],
+        "back"
+    );
+}

@@ -89,7 +89,25 @@ pub fn subscribed_message(req: &Request) -> Frame {
 
 /// Attaches in the background, then sends the `system` message (ok, or error and retry).
 pub async fn run(state: Arc<State>, req: Request) {
+    let mut capture = state.capture.clone();
     loop {
+        // While capture is down, say so every few seconds instead of waiting in silence.
+        let live = tokio::time::timeout(Duration::from_secs(5), capture.wait_for(|s| s.live))
+            .await
+            .map(|r| r.is_ok());
+        if live.is_err() {
+            let why = state.capture.borrow().last_error.clone();
+            let why = why.unwrap_or_else(|| "database unavailable".into());
+            let msg = system(
+                &req,
+                "error",
+                format!("Subscribing to PostgreSQL failed: {why}; retrying"),
+            );
+            if !req.subs.mailbox.send_frame(msg).await {
+                return;
+            }
+            continue;
+        }
         match attach_once(&state, &req).await {
             Ok(()) => {
                 req.subs.mailbox.send_frame(subscribed_message(&req)).await;
