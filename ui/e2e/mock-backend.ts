@@ -661,9 +661,9 @@ async function handle(cmd: string, a: Record<string, unknown>): Promise<unknown>
         send<TesterEvent>(tc.ch, { kind: "joined", received_at_ms: now, latency_ms: null, payload: { status: "ok", response: { postgres_changes: req.bindings.map((b, i) => ({ ...b, id: 1000 + i })) } } });
         if (req.bindings.length)
           setTimeout(() => {
-            if (tc.live) send<TesterEvent>(tc.ch, { kind: "system", received_at_ms: Date.now(), latency_ms: null, payload: { channel: req.channel, extension: "postgres_changes", message: "Subscribed to PostgreSQL", status: "ok" } });
+            if (tc.live) send<TesterEvent>(tc.ch, { kind: "system", received_at_ms: Date.now(), latency_ms: null, payload: { payload: { channel: req.channel, extension: "postgres_changes", message: "Subscribed to PostgreSQL", status: "ok" } } });
           }, 40);
-        send<TesterEvent>(tc.ch, { kind: "presence_state", received_at_ms: now, latency_ms: null, payload: presenceState(tc) });
+        send<TesterEvent>(tc.ch, { kind: "presence_state", received_at_ms: now, latency_ms: null, payload: { state: presenceState(tc) } });
       }, 30);
       return id;
     }

@@ -3,7 +3,7 @@
 // its presence members.
 import { api } from "../api/commands";
 import type { ChangeBinding, CommandError, TesterChannelRequest, TesterEvent } from "../api/types";
-import { buildFilter, parseClaims, reducePresence, type FilterOp, type PresenceState } from "./logic";
+import { buildFilter, inner, parseClaims, reducePresence, type FilterOp, type PresenceState } from "./logic";
 
 export type ChannelStatus = "idle" | "connecting" | "joined" | "subscribed" | "closed" | "error";
 export const ROLES = ["anon", "service_role", "authenticated"] as const;
@@ -101,11 +101,12 @@ export class TesterChannel {
     this.events.push(ev);
     switch (ev.kind) {
       case "joined":
-        this.status = "joined";
+        // Broadcast and presence work from the join; changes once Postgres confirms.
+        this.status = this.bindings().length ? "joined" : "subscribed";
         if (!this.bindings().length) this.subscribedAt = ev.received_at_ms;
         break;
       case "system": {
-        const p = ev.payload as { status?: string; message?: string } | null;
+        const p = inner(ev.payload, "payload") as { status?: string; message?: string } | null;
         if (p?.status === "error") this.error = p.message ?? "subscription error";
         else if (/subscribed/i.test(p?.message ?? "") || p?.status === "ok") {
           this.status = "subscribed";
@@ -117,19 +118,27 @@ export class TesterChannel {
         this.changesReceived++;
         break;
       case "channel_error":
-      case "error":
-        this.error = String((ev.payload as { message?: string } | null)?.message ?? "error");
+      case "error": {
+        const p = inner(ev.payload, "payload") as { message?: string; reason?: string } | null;
+        this.error = String(p?.message ?? p?.reason ?? (ev.kind === "channel_error" ? "the channel crashed on the server" : "error"));
         this.status = "error";
         break;
+      }
       case "channel_closed":
-      case "disconnected":
-        this.status = ev.kind === "disconnected" ? "error" : "closed";
-        if (ev.kind === "disconnected") this.error = "disconnected; reconnecting…";
+        this.status = "closed";
         this.tracking = false;
         break;
+      case "disconnected": {
+        const reason = (ev.payload as { reason?: string } | null)?.reason;
+        this.status = "error";
+        this.error = `disconnected${reason ? ` (${reason})` : ""}; reconnecting…`;
+        this.tracking = false;
+        break;
+      }
       case "reconnected":
+        // The client rejoined its channels by itself.
         this.error = null;
-        this.status = "joined";
+        this.status = this.bindings().length ? "joined" : "subscribed";
         break;
     }
     const m = reducePresence(this.members, ev);

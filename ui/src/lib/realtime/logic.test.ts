@@ -51,6 +51,16 @@ describe("presence", () => {
     expect(presenceFromState({ u1: { metas: [a1] }, u2: [b1], empty: { metas: [] } })).toEqual({ u1: [a1], u2: [b1] });
     expect(presenceFromState(null)).toEqual({});
   });
+  it("unwraps the Rust client's {state} and {payload} envelopes", () => {
+    expect(presenceFromState({ state: { u1: { metas: [a1] } } })).toEqual({ u1: [a1] });
+    // A presence key that is literally "state" is not an envelope.
+    expect(presenceFromState({ state: { metas: [a1] } })).toEqual({ state: [a1] });
+    const ev = (kind: string, payload: unknown): TesterEvent => ({ kind, payload, received_at_ms: 0, latency_ms: null });
+    expect(summarize(ev("system", { payload: { status: "ok", message: "Subscribed to PostgreSQL" } }))).toBe("Subscribed to PostgreSQL");
+    expect(summarize(ev("system", { payload: { status: "error", message: "bad filter" } }))).toBe("error: bad filter");
+    expect(summarize(ev("presence_state", { state: { u1: { metas: [a1] } } }))).toBe("state: 1 key");
+    expect(summarize(ev("disconnected", { reason: "eof" }))).toBe("eof");
+  });
   it("applies joins and leaves by ref", () => {
     let s = presenceFromState({ u1: { metas: [a1] } });
     s = applyPresenceDiff(s, { joins: { u2: { metas: [b1] } }, leaves: {} });

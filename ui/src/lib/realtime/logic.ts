@@ -63,9 +63,23 @@ function refOf(m: Meta): unknown {
   return m.phx_ref ?? m.presence_ref;
 }
 
+/**
+ * The inner payload of a wrapped event: the Rust client sends `system` and
+ * `channel_error` as `{payload: {...}}` and `presence_state` as `{state: {...}}`;
+ * the contract allows the bare object too.
+ */
+export function inner(payload: unknown, key: "payload" | "state"): unknown {
+  if (!payload || typeof payload !== "object") return payload;
+  const v = (payload as Record<string, unknown>)[key];
+  const keys = Object.keys(payload);
+  if (v && typeof v === "object" && !Array.isArray((v as { metas?: unknown }).metas) && keys.length === 1) return v;
+  return payload;
+}
+
 /** The whole state from a `presence_state` payload (replaces what was there). */
-export function presenceFromState(payload: unknown): PresenceState {
+export function presenceFromState(raw: unknown): PresenceState {
   const out: PresenceState = {};
+  const payload = inner(raw, "state");
   if (!payload || typeof payload !== "object") return out;
   for (const [k, v] of Object.entries(payload as Record<string, unknown>)) {
     const metas = metasOf(v);
@@ -172,18 +186,24 @@ export function summarize(ev: TesterEvent): string {
     }
     case "broadcast":
       return `${String(p?.event ?? "")}  ${JSON.stringify(p?.payload ?? null)}`;
-    case "presence_state":
-      return `state: ${Object.keys((p ?? {}) as object).length} keys`;
+    case "presence_state": {
+      const n = Object.keys(presenceFromState(p)).length;
+      return `state: ${n} ${n === 1 ? "key" : "keys"}`;
+    }
     case "presence_diff": {
       const j = Object.keys((p?.joins ?? {}) as object);
       const l = Object.keys((p?.leaves ?? {}) as object);
       return [j.length ? `+${j.join(", +")}` : "", l.length ? `-${l.join(", -")}` : ""].filter(Boolean).join("  ") || "diff";
     }
     case "system":
-      return String(p?.message ?? JSON.stringify(p));
     case "error":
-    case "channel_error":
-      return String(p?.message ?? JSON.stringify(p));
+    case "channel_error": {
+      const q = inner(p, "payload") as Record<string, unknown> | null;
+      const st = q?.status && q.status !== "ok" ? `${String(q.status)}: ` : "";
+      return st + String(q?.message ?? JSON.stringify(q));
+    }
+    case "disconnected":
+      return String(p?.reason ?? "connection lost");
     default:
       return p == null ? "" : JSON.stringify(p);
   }

@@ -4,6 +4,7 @@ import { api, asCommandError } from "../api/commands";
 import type { CommandError, Progress, ProjectCard, RemoveReport, ServiceStats, StatusEvent } from "../api/types";
 import { docker } from "./docker.svelte";
 import { applyProgress, type ServiceRow } from "./timeline";
+import { dropTester } from "../realtime/tester.svelte";
 import { toasts } from "./toasts.svelte";
 
 export type Action = "start" | "stop" | "restart" | "remove";
@@ -144,6 +145,7 @@ class ProjectsStore {
     try {
       const report = await api.removeProject(name, volumes, onProgress);
       this.cards = this.cards.filter((c) => c.name !== name);
+      dropTester(name);
       const { [name]: _, ...rest } = this.stats;
       this.stats = rest;
       toasts.show(`${name} deleted${volumes ? " with its data" : "; data volumes kept"}`);
