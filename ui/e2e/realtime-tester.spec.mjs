@@ -75,14 +75,27 @@ describe("Realtime tester (mocked IPC)", () => {
     await page.selectOption(tid("channel-2-filter-op"), "in");
     await page.fill(tid("channel-2-filter-value"), "open, in progress");
     assert.equal(await page.textContent(tid("channel-2-filter-string")), 'title=in.(open,"in progress")');
+    await page.click(tid("channel-2-token-show"));
+    await page.waitForSelector(tid("channel-2-token"));
+    assert.match(await page.textContent(tid("channel-2-token")), /"sub":"user-9".*"role":"authenticated"/);
+    assert.deepEqual(await page.evaluate(() => window.__mock.calls("tester_token").at(-1)), {
+      name: "demo",
+      role: "authenticated",
+      claims: { sub: "user-9", app_metadata: { plan: "pro" } },
+    });
+    await page.selectOption(tid("channel-2-role"), "other");
+    await page.fill(tid("channel-2-role-custom"), "moderator");
+    await page.waitForSelector(tid("channel-2-token"), { state: "detached" });
     await page.fill(tid("channel-2-claims"), "{ nope");
     assert.equal(await page.isDisabled(tid("channel-2-connect")), true, "bad claims JSON blocks connecting");
+    await page.$eval(tid("channels"), (el) => (el.scrollLeft = el.scrollWidth));
     await shot(page, "21-realtime-three-channels-filter.png");
     await page.click(tid("channel-2-remove"));
     await page.waitForSelector(tid("channel-2"), { state: "detached" });
   });
 
   it("connects anon and service_role; each sees what its role may see, with latency", async () => {
+    await page.selectOption(tid("channel-1-vsn"), "2.0.0");
     await page.click(tid("channel-0-connect"));
     await page.click(tid("channel-1-connect"));
     await page.waitForSelector(`${tid("channel-0-status")}[data-status="subscribed"]`);
@@ -91,6 +104,18 @@ describe("Realtime tester (mocked IPC)", () => {
     assert.deepEqual(req[0].bindings, [{ event: "*", schema: "public", table: "todos", filter: null }]);
     assert.equal(req[0].role, "anon");
     assert.equal(req[1].role, "service_role");
+    assert.equal(req[0].vsn, "1.0.0");
+    assert.equal(req[1].vsn, "2.0.0");
+    assert.deepEqual({ ...req[0], bindings: null }, {
+      channel: "room-1",
+      role: "anon",
+      claims: null,
+      vsn: "1.0.0",
+      bindings: null,
+      broadcast_self: true,
+      broadcast_ack: false,
+      presence_key: "user-1",
+    });
     assert.equal(req[0].claims, null);
 
     // A private row (is_public defaults to false), then a public one.

@@ -7,6 +7,8 @@ import { buildFilter, inner, parseClaims, reducePresence, type FilterOp, type Pr
 
 export type ChannelStatus = "idle" | "connecting" | "joined" | "subscribed" | "closed" | "error";
 export const ROLES = ["anon", "service_role", "authenticated"] as const;
+/** The role select's value for a role typed by hand. */
+export const OTHER_ROLE = "other";
 export const VSNS = ["1.0.0", "2.0.0"] as const;
 export const EVENTS = ["*", "INSERT", "UPDATE", "DELETE"] as const;
 
@@ -15,7 +17,9 @@ let seq = 0;
 export class TesterChannel {
   readonly key = ++seq;
   topic = $state("");
+  /** anon, service_role, authenticated, or OTHER_ROLE (then `customRole`). */
   role = $state<string>("anon");
+  customRole = $state("");
   claims = $state('{\n  "sub": "user-1"\n}');
   vsn = $state<string>("1.0.0");
   /** Listen to postgres_changes at all. */
@@ -58,6 +62,16 @@ export class TesterChannel {
     this.presenceKey = `user-${index + 1}`;
   }
 
+  /** The role the JWT carries. */
+  get effectiveRole(): string {
+    return this.role === OTHER_ROLE ? this.customRole.trim() : this.role;
+  }
+
+  /** Claims are sent for every role but anon and service_role. */
+  get usesClaims(): boolean {
+    return this.role !== "anon" && this.role !== "service_role";
+  }
+
   get filter(): string | null {
     return buildFilter(this.filterCol, this.filterOp, this.filterValue);
   }
@@ -74,11 +88,12 @@ export class TesterChannel {
   /** The request `tester_open` gets; throws a readable message on bad claims JSON. */
   request(): TesterChannelRequest {
     const c = parseClaims(this.claims);
-    if (!c.ok) throw new Error(`claims: ${c.error}`);
+    if (this.usesClaims && !c.ok) throw new Error(`claims: ${c.error}`);
+    if (!this.effectiveRole) throw new Error("enter a role");
     return {
       channel: this.topic.trim() || "room",
-      role: this.role,
-      claims: this.role === "authenticated" ? c.value : null,
+      role: this.effectiveRole,
+      claims: this.usesClaims && c.ok ? c.value : null,
       vsn: this.vsn,
       bindings: this.bindings(),
       broadcast_self: this.broadcastSelf,
