@@ -50,6 +50,8 @@ export class TesterChannel {
 
   /** Every event received since the last clear. Not reactive on purpose: can be huge. */
   events: TesterEvent[] = [];
+  /** Latencies of the postgres_changes among `events` (for the histogram). */
+  latencies: number[] = [];
   private id: number | null = null;
   private gen = 0;
   private raf = 0;
@@ -114,6 +116,7 @@ export class TesterChannel {
   /** Handles one event from the backend (public for tests and the mock). */
   receive(ev: TesterEvent): void {
     this.events.push(ev);
+    if (ev.latency_ms !== null && ev.latency_ms !== undefined) this.latencies.push(ev.latency_ms);
     switch (ev.kind) {
       case "joined":
         // Broadcast and presence work from the join; changes once Postgres confirms.
@@ -204,6 +207,7 @@ export class TesterChannel {
 
   clear(): void {
     this.events = [];
+    this.latencies = [];
     this.version++;
   }
 
