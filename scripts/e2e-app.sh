@@ -19,4 +19,4 @@ if [ ! -d e2e/node_modules ] || [ e2e/package-lock.json -nt e2e/node_modules/.pa
 fi
 rm -rf e2e/artifacts
 exec scripts/with-keyring.sh xvfb-run -a -s "-screen 0 1280x800x24" \
-  node --test --test-concurrency=1 e2e/app.test.mjs
+  node --test --test-concurrency=1 e2e/app.test.mjs e2e/tester.test.mjs
