@@ -90,7 +90,7 @@ test("the doctor names the table missing from the publication and fixes it", asy
 test("anon and service_role channels each see exactly what their role may, with latency", async () => {
   await (await el("channel-0-connect")).click();
   await until(async () => (await attr("channel-0-status", "data-status")) === "subscribed", "anon subscribed");
-  await (await el("add-channel")).click();
+  if ((await texts("channel-1")).length === 0) await (await el("add-channel")).click();
   await configure(1, "service_role");
   await (await el("channel-1-connect")).click();
   await until(async () => (await attr("channel-1-status", "data-status")) === "subscribed", "service_role subscribed");
