@@ -152,6 +152,13 @@ describe("Realtime tester (mocked IPC)", () => {
     const changed = await page.$$eval(`${tid("channel-1-diff")} tr.changed`, (t) => t.map((r) => [...r.cells].map((c) => c.textContent)));
     assert.deepEqual(changed, [["done", "false", "true"]]);
     assert.match(await page.textContent(tid("channel-1-raw")), /"old_record"/);
+    // Up/Down walk the events from the keyboard.
+    await page.focus(tid("channel-1-events"));
+    await page.keyboard.press("ArrowUp");
+    await page.waitForSelector(tid("channel-1-diff"), { state: "detached" });
+    assert.match(await page.textContent(tid("channel-1-raw")), /"type": "INSERT"/);
+    await page.keyboard.press("ArrowDown");
+    await page.waitForSelector(tid("channel-1-diff"));
     await shot(page, "23-realtime-update-diff.png");
   });
 
@@ -256,7 +263,10 @@ describe("Realtime tester (mocked IPC)", () => {
     await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="channel-0-event-row"]')].some((r) => /INSERT public\.notes/.test(r.textContent)));
   });
 
-  it("is in the command palette and keeps channels while away", async () => {
+  it("is in the command palette and the sidebar, and keeps channels while away", async () => {
+    await page.click(tid("nav-projects"));
+    await page.click(tid("nav-realtime-demo"));
+    await page.waitForSelector(tid("realtime-view"));
     await page.click(tid("nav-projects"));
     await page.keyboard.press("Control+k");
     await page.fill(tid("palette-input"), "realtime demo");
