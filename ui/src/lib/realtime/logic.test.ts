@@ -112,6 +112,9 @@ describe("UPDATE diff", () => {
     expect(summarize(ev("broadcast", { event: "ping", payload: { a: 1 } }))).toBe('ping  {"a":1}');
     expect(summarize(ev("presence_diff", { joins: { u1: {} }, leaves: { u2: {} } }))).toBe("+u1  -u2");
     expect(summarize(ev("system", { message: "Subscribed to PostgreSQL" }))).toBe("Subscribed to PostgreSQL");
+    expect(summarize(ev("joined", { status: "ok", response: { postgres_changes: [{ id: 1 }] } }))).toBe("ok · 1 postgres_changes binding accepted");
+    expect(summarize(ev("joined", { postgres_changes: [] }))).toBe("ok · 0 postgres_changes bindings accepted");
+    expect(summarize(ev("joined", {}))).toBe("ok · {}");
   });
 });
 

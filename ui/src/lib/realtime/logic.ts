@@ -204,6 +204,12 @@ export function summarize(ev: TesterEvent): string {
     }
     case "disconnected":
       return String(p?.reason ?? "connection lost");
+    case "joined": {
+      const r = (p?.response ?? p) as Record<string, unknown> | null;
+      const pc = Array.isArray(r?.postgres_changes) ? r.postgres_changes : null;
+      const status = typeof p?.status === "string" ? p.status : "ok";
+      return pc ? `${status} · ${pc.length} postgres_changes binding${pc.length === 1 ? "" : "s"} accepted` : `${status} · ${JSON.stringify(r ?? {})}`;
+    }
     default:
       return p == null ? "" : JSON.stringify(p);
   }
