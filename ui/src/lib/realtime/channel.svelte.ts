@@ -52,6 +52,8 @@ export class TesterChannel {
   events: TesterEvent[] = [];
   /** Latencies of the postgres_changes among `events` (for the histogram). */
   latencies: number[] = [];
+  /** Called when the server refuses the postgres_changes subscription (the tester runs the doctor). */
+  onSubscribeError: ((c: TesterChannel, message: string) => void) | null = null;
   private id: number | null = null;
   private gen = 0;
   private raf = 0;
@@ -125,7 +127,10 @@ export class TesterChannel {
         break;
       case "system": {
         const p = inner(ev.payload, "payload") as { status?: string; message?: string } | null;
-        if (p?.status === "error") this.error = p.message ?? "subscription error";
+        if (p?.status === "error") {
+          this.error = p.message ?? "subscription error";
+          this.onSubscribeError?.(this, this.error);
+        }
         else if (/subscribed/i.test(p?.message ?? "") || p?.status === "ok") {
           this.status = "subscribed";
           this.subscribedAt ??= ev.received_at_ms;

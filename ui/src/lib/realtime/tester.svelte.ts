@@ -44,6 +44,9 @@ export class Tester {
       c.table = prev.table;
       c.topic = prev.topic;
     }
+    c.onSubscribeError = (ch, message) => {
+      void this.runDoctor(this.boundTables(ch), `${ch.topic} (${ch.effectiveRole}) could not subscribe: ${message}`);
+    };
     this.channels = [...this.channels, c];
     return c;
   }
@@ -120,14 +123,15 @@ export class Tester {
     this.silenceTimer = setTimeout(() => {
       this.silenceTimer = null;
       if (at !== this.insertedAt) return;
+      // Joined but never confirmed counts too: that is a failure of its own.
       const silent = this.channels.filter(
         (c) =>
-          c.status === "subscribed" &&
+          (c.status === "subscribed" || c.status === "joined") &&
           c.bindings().some((b) => !b.table || `${b.schema}.${b.table}` === into) &&
           c.changesReceived === (before.find((b) => b.c === c)?.n ?? 0),
       );
       if (silent.length && into) {
-        void this.runDoctor([into], `${silent.map((c) => c.topic + " (" + c.role + ")").join(", ")} received nothing ${SILENCE_MS / 1000} s after a row went into ${into}`);
+        void this.runDoctor([into], `${silent.map((c) => c.topic + " (" + c.effectiveRole + ")").join(", ")} received nothing ${SILENCE_MS / 1000} s after a row went into ${into}`);
       }
     }, SILENCE_MS);
   }

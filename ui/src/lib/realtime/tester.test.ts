@@ -70,6 +70,17 @@ describe("tester doctor trigger", () => {
     expect(calls.some((x) => x.cmd === "doctor")).toBe(false);
   });
 
+  it("runs the doctor at once when the server refuses the subscription", async () => {
+    const t = new Tester("demo");
+    const c = t.channels[1];
+    c.table = "todos";
+    c.receive({ kind: "joined", payload: {}, received_at_ms: 0, latency_ms: null });
+    c.receive({ kind: "system", payload: { payload: { status: "error", message: "Unable to subscribe to changes" } }, received_at_ms: 0, latency_ms: null });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(calls.find((x) => x.cmd === "doctor")?.args).toEqual(["demo", ["public.todos"], false]);
+    expect(t.doctorReason).toBe("room-1 (service_role) could not subscribe: Unable to subscribe to changes");
+  });
+
   it("fills the table pickers and names bound tables once", async () => {
     const t = new Tester("demo");
     await t.loadTables();
