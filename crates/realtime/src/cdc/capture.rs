@@ -17,6 +17,10 @@ use crate::state::State;
 pub const PUBLICATION: &str = "supabase_realtime";
 const MAX_CHANGES_PER_POLL: i32 = 10_000;
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
+/// Retry period while the database has never been reachable yet (it is starting).
+const STARTUP_RETRY: Duration = Duration::from_millis(100);
+/// How many brisk retries before the normal backoff (about 30 s).
+const STARTUP_TRIES: u64 = 300;
 
 /// What health endpoints report about change capture.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -56,20 +60,35 @@ pub async fn connect(db: &DbConfig, app: &str) -> Result<Client, tokio_postgres:
 pub async fn run(state: Arc<State>, status: watch::Sender<CaptureStatus>) {
     let mut backoff = Duration::from_millis(200);
     let mut reconnects = 0u64;
+    // Until capture was live once, the database is most likely still starting next to us (the
+    // engine and Postgres start together in a project's stack): retry briskly then, so capture
+    // goes live within ~100 ms of the database, and back off only after that.
+    let mut ever_live = false;
     loop {
         let err = match session(&state, &status, reconnects).await {
             Ok(()) => return,
             Err(e) => e,
         };
+        ever_live |= status.borrow().live;
         *state.db.write().unwrap_or_else(|e| e.into_inner()) = None;
-        tracing::warn!(error = %err, retry_in_ms = backoff.as_millis() as u64, "change capture down; reconnecting");
+        let starting = !ever_live && reconnects < STARTUP_TRIES;
+        let delay = if starting { STARTUP_RETRY } else { backoff };
+        if !starting {
+            tracing::warn!(error = %err, retry_in_ms = delay.as_millis() as u64, "change capture down; reconnecting");
+        } else if reconnects == 0 {
+            tracing::info!(error = %err, "waiting for the database to accept connections");
+        } else {
+            tracing::debug!(error = %err, "database not ready yet");
+        }
         status.send_modify(|s| {
             s.live = false;
             s.db_connected = false;
             s.last_error = Some(err.clone());
         });
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(MAX_BACKOFF);
+        tokio::time::sleep(delay).await;
+        if !starting {
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
         reconnects += 1;
         if status.borrow().reconnects != reconnects {
             status.send_modify(|s| s.reconnects = reconnects);
