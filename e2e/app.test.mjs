@@ -127,7 +127,15 @@ test("stop then start from the card", async () => {
 });
 
 test("delete says what it removes and keeps the data by default", async () => {
-  await (await el(`action-delete-${name}`)).click();
+  // Right after an action the card re-renders its buttons: click until the dialog is up.
+  await s.browser.waitUntil(
+    async () => {
+      const button = await el(`action-delete-${name}`);
+      if ((await button.isExisting()) && (await button.isEnabled())) await button.click();
+      return (await texts("removal-plan")).length > 0 || (await texts("delete-dialog")).length > 0;
+    },
+    { timeout: 30_000, interval: 1_000, timeoutMsg: "the delete dialog never opened" },
+  );
   try {
     await waitText("removal-plan", (t) => t.includes(`project_${name}_db`), "the plan names the containers", 20_000);
   } catch (e) {

@@ -31,6 +31,8 @@ class ProjectsStore {
   private eventsId: number | null = null;
   private eventListeners = new Set<(e: StatusEvent) => void>();
   private pending = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Projects being or just deleted: late event-driven reads must not bring their cards back. */
+  private removed = new Set<string>();
   private statsTimer: ReturnType<typeof setInterval> | null = null;
 
   byName(name: string): ProjectCard | undefined {
@@ -51,8 +53,10 @@ class ProjectsStore {
 
   /** Re-reads one card (after an event or an action); drops it when it no longer exists. */
   async refreshOne(name: string): Promise<void> {
+    if (this.removed.has(name)) return;
     try {
       const card = await api.showProject(name);
+      if (this.removed.has(name)) return;
       this.upsert(card);
     } catch (e) {
       const err = asCommandError(e);
@@ -61,6 +65,7 @@ class ProjectsStore {
   }
 
   upsert(card: ProjectCard): void {
+    this.removed.delete(card.name);
     const i = this.cards.findIndex((c) => c.name === card.name);
     if (i < 0) this.cards = [...this.cards, card];
     else {
@@ -142,6 +147,7 @@ class ProjectsStore {
 
   async remove(name: string, volumes: boolean): Promise<RemoveReport | null> {
     const onProgress = this.track(name, "remove");
+    this.removed.add(name);
     try {
       const report = await api.removeProject(name, volumes, onProgress);
       this.cards = this.cards.filter((c) => c.name !== name);
@@ -152,6 +158,7 @@ class ProjectsStore {
       return report;
     } catch (e) {
       toasts.error(asCommandError(e), `delete ${name}: `);
+      this.removed.delete(name);
       void this.refreshOne(name);
       return null;
     } finally {
