@@ -26,7 +26,7 @@ fn no_docker_daemon_is_a_clear_error() {
         err.contains("systemctl start docker"),
         "says how to fix it: {err}"
     );
-    assert!(!w.registry_text().contains(&name));
+    common::assert_nothing_created(&w, &name);
 }
 
 #[test]
@@ -49,28 +49,7 @@ fn missing_image_is_a_clear_error_and_creates_nothing() {
         err.contains("scripts/build-images.sh"),
         "names the build script: {err}"
     );
-    assert!(
-        !w.registry_text().contains(&name),
-        "registry: {}",
-        w.registry_text()
-    );
-    assert!(containers_named(&format!("project_{name}_")).is_empty());
-    assert!(docker(&[
-        "network",
-        "ls",
-        "-q",
-        "--filter",
-        &format!("name=project_{name}")
-    ])
-    .is_empty());
-    assert!(docker(&[
-        "volume",
-        "ls",
-        "-q",
-        "--filter",
-        &format!("name=project_{name}")
-    ])
-    .is_empty());
+    common::assert_nothing_created(&w, &name);
 }
 
 #[test]
@@ -94,8 +73,7 @@ fn unavailable_keyring_is_a_clear_error_and_creates_nothing() {
         err.contains("SUPALOVE_SECRET_STORE=file"),
         "offers the opt-in: {err}"
     );
-    assert!(!w.registry_text().contains(&name));
-    assert!(containers_named(&format!("project_{name}_")).is_empty());
+    common::assert_nothing_created(&w, &name);
 }
 
 #[test]
@@ -164,16 +142,7 @@ fn an_image_that_cannot_run_postgres_fails_clearly_and_creates_nothing() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("error:") && err.contains("postgres"), "{err}");
-    assert!(!w.registry_text().contains(&name));
-    assert!(containers_named(&format!("project_{name}_")).is_empty());
-    assert!(docker(&[
-        "volume",
-        "ls",
-        "-q",
-        "--filter",
-        &format!("name=project_{name}")
-    ])
-    .is_empty());
+    common::assert_nothing_created(&w, &name);
 }
 
 #[test]
@@ -195,8 +164,7 @@ fn official_engine_image_missing_is_a_clear_error_and_creates_nothing() {
         "{err}"
     );
     assert!(err.contains("pulling is disabled"), "{err}");
-    assert!(!w.registry_text().contains(&name));
-    assert!(containers_named(&format!("project_{name}_")).is_empty());
+    common::assert_nothing_created(&w, &name);
     let bad = w.fails(&["new", &name, "--engine", "elixir"]);
     assert!(bad.contains("neither `native` nor `supabase`"), "{bad}");
 }

@@ -174,6 +174,28 @@ pub fn containers_named(part: &str) -> Vec<String> {
     .collect()
 }
 
+/// Asserts that nothing of project `name` exists: no registry entry, container, network or volume.
+pub fn assert_nothing_created(w: &World, name: &str) {
+    assert!(
+        !w.registry_text().contains(&format!("\"{name}\"")),
+        "registry: {}",
+        w.registry_text()
+    );
+    let prefix = format!("name=project_{name}");
+    assert!(
+        containers_named(&format!("project_{name}_")).is_empty(),
+        "a container of {name} exists"
+    );
+    assert!(
+        docker(&["network", "ls", "-q", "--filter", &prefix]).is_empty(),
+        "a network of {name} exists"
+    );
+    assert!(
+        docker(&["volume", "ls", "-q", "--filter", &prefix]).is_empty(),
+        "a volume of {name} exists"
+    );
+}
+
 /// Polls `f` every 20 ms until it is true or `limit` passes.
 pub fn eventually(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     let start = Instant::now();
