@@ -8,19 +8,46 @@ use supalove_core::Supalove;
 use supalove_docker::LocalDocker;
 
 /// The flags of `supalove listen`.
-pub struct Listen {
+#[derive(clap::Args)]
+pub struct ListenOptions {
+    /// Schema of the postgres_changes binding
+    #[arg(long, default_value = "public")]
     pub schema: String,
+    /// Table (default: every published table of the schema)
+    #[arg(long)]
     pub table: Option<String>,
+    /// `*`, INSERT, UPDATE or DELETE
+    #[arg(long, default_value = "*")]
     pub event: String,
+    /// Filter such as `id=eq.1`, `age=gte.18`, `status=in.(a,b)`
+    #[arg(long)]
     pub filter: Option<String>,
+    /// Role of the token: anon, service_role or authenticated
+    #[arg(long, default_value = "anon")]
     pub role: String,
+    /// Extra JWT claims as a JSON object, e.g. '{"sub":"user-1"}'
+    #[arg(long)]
     pub claims: Option<String>,
+    /// Channel name
+    #[arg(long, default_value = "supalove-listen")]
     pub channel: String,
+    /// Also print broadcast messages (and receive our own)
+    #[arg(long)]
     pub broadcast: bool,
+    /// Track this presence state (JSON) and print presence changes
+    #[arg(long)]
     pub presence: Option<String>,
+    /// No postgres_changes binding (broadcast/presence only)
+    #[arg(long)]
     pub no_changes: bool,
+    /// Serializer version: 1.0.0 or 2.0.0
+    #[arg(long, default_value = "1.0.0")]
     pub vsn: String,
+    /// Realtime websocket URL (default: the project's realtime_url)
+    #[arg(long)]
     pub url: Option<String>,
+    /// Stop after this many postgres_changes/broadcast events
+    #[arg(long)]
     pub count: Option<usize>,
 }
 
@@ -32,7 +59,7 @@ fn now_ms() -> f64 {
 }
 
 /// Subscribes and prints until interrupted (or `count` events).
-pub async fn run(app: &Supalove<LocalDocker>, name: &str, o: Listen) -> anyhow::Result<()> {
+pub async fn run(app: &Supalove<LocalDocker>, name: &str, o: ListenOptions) -> anyhow::Result<()> {
     let event = o.event.to_uppercase();
     if !["*", "INSERT", "UPDATE", "DELETE"].contains(&event.as_str()) {
         anyhow::bail!(

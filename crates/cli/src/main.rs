@@ -116,45 +116,8 @@ enum Command {
     /// Subscribe to a project's Realtime and print one JSON line per event, with its latency
     Listen {
         name: String,
-        /// Schema of the postgres_changes binding
-        #[arg(long, default_value = "public")]
-        schema: String,
-        /// Table (default: every published table of the schema)
-        #[arg(long)]
-        table: Option<String>,
-        /// `*`, INSERT, UPDATE or DELETE
-        #[arg(long, default_value = "*")]
-        event: String,
-        /// Filter such as `id=eq.1`, `age=gte.18`, `status=in.(a,b)`
-        #[arg(long)]
-        filter: Option<String>,
-        /// Role of the token: anon, service_role or authenticated
-        #[arg(long, default_value = "anon")]
-        role: String,
-        /// Extra JWT claims as a JSON object, e.g. '{"sub":"user-1"}'
-        #[arg(long)]
-        claims: Option<String>,
-        /// Channel name
-        #[arg(long, default_value = "supalove-listen")]
-        channel: String,
-        /// Also print broadcast messages (and receive our own)
-        #[arg(long)]
-        broadcast: bool,
-        /// Track this presence state (JSON) and print presence changes
-        #[arg(long)]
-        presence: Option<String>,
-        /// No postgres_changes binding (broadcast/presence only)
-        #[arg(long)]
-        no_changes: bool,
-        /// Serializer version: 1.0.0 or 2.0.0
-        #[arg(long, default_value = "1.0.0")]
-        vsn: String,
-        /// Realtime websocket URL (default: the project's realtime_url)
-        #[arg(long)]
-        url: Option<String>,
-        /// Stop after this many postgres_changes/broadcast events
-        #[arg(long)]
-        count: Option<usize>,
+        #[command(flatten)]
+        options: listen::ListenOptions,
     },
     /// Run SQL in the project's database (as its owner) and print the rows
     Sql {
@@ -401,38 +364,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 );
             }
         }
-        Command::Listen {
-            name,
-            schema,
-            table,
-            event,
-            filter,
-            role,
-            claims,
-            channel,
-            broadcast,
-            presence,
-            no_changes,
-            vsn,
-            url,
-            count,
-        } => {
-            let opts = listen::Listen {
-                schema,
-                table,
-                event,
-                filter,
-                role,
-                claims,
-                channel,
-                broadcast,
-                presence,
-                no_changes,
-                vsn,
-                url,
-                count,
-            };
-            listen::run(&app().await?, &name, opts).await?;
+        Command::Listen { name, options } => {
+            listen::run(&app().await?, &name, options).await?;
         }
         Command::Tables { name, json } => {
             let tables = app().await?.tables(&name).await?;
@@ -593,4 +526,14 @@ fn confirm(question: &str) -> anyhow::Result<bool> {
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
 }
