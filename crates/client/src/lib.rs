@@ -204,21 +204,20 @@ impl RealtimeClient {
 
     /// Tracks a presence state on `topic`.
     pub async fn track(&self, topic: &str, state: Value) -> Result<(), ClientError> {
-        let body = json!({ "type": "presence", "event": "track", "payload": state });
-        let topic = topic.to_string();
-        self.ask(|reply| Cmd::Push {
+        self.presence(
             topic,
-            event: "presence".into(),
-            payload: body,
-            reply: Some(reply),
-        })
-        .await?;
-        Ok(())
+            json!({ "type": "presence", "event": "track", "payload": state }),
+        )
+        .await
     }
 
     /// Stops tracking on `topic`.
     pub async fn untrack(&self, topic: &str) -> Result<(), ClientError> {
-        let body = json!({ "type": "presence", "event": "untrack" });
+        self.presence(topic, json!({ "type": "presence", "event": "untrack" }))
+            .await
+    }
+
+    async fn presence(&self, topic: &str, body: Value) -> Result<(), ClientError> {
         let topic = topic.to_string();
         self.ask(|reply| Cmd::Push {
             topic,

@@ -618,8 +618,8 @@ impl<P: Provisioner> Supalove<P> {
         self.wait_realtime(record, secrets, progress).await
     }
 
-    /// Waits until the Realtime engine answers its health endpoint and a websocket join
-    /// reaches "Subscribed to PostgreSQL".
+    /// Waits until the Realtime engine answers its health endpoint and a websocket client
+    /// joins and receives its own broadcast.
     async fn wait_realtime(
         &self,
         record: &ProjectRecord,
