@@ -17,7 +17,8 @@ pub mod secrets;
 pub mod settings;
 pub mod spec;
 pub mod sql;
+pub mod subscription;
 pub mod template;
 
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result, Shell};
 pub use projects::{CreateProject, RemoveOptions, Supalove};

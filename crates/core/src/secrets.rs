@@ -17,10 +17,16 @@ pub enum SecretKind {
     JwtSecret,
     /// Password of the database's `app` user.
     DbPassword,
+    /// Bearer token of the control-plane HTTP API (owner [`CONTROL_PLANE`], not a project).
+    ApiToken,
 }
 
+/// The owner under which the control plane's own secrets are stored; not a valid project name
+/// (names cannot start with `_`), so it never collides with a project's entries.
+pub const CONTROL_PLANE: &str = "_control-plane";
+
 impl SecretKind {
-    /// Both kinds.
+    /// Both kinds a project has.
     pub const ALL: [SecretKind; 2] = [SecretKind::JwtSecret, SecretKind::DbPassword];
 
     /// Stable key used in the store.
@@ -28,6 +34,7 @@ impl SecretKind {
         match self {
             SecretKind::JwtSecret => "jwt_secret",
             SecretKind::DbPassword => "db_password",
+            SecretKind::ApiToken => "api_token",
         }
     }
 
@@ -36,6 +43,7 @@ impl SecretKind {
         match self {
             SecretKind::JwtSecret => "JWT secret",
             SecretKind::DbPassword => "database password",
+            SecretKind::ApiToken => "control-plane API token",
         }
     }
 
@@ -47,6 +55,11 @@ impl SecretKind {
             SecretKind::JwtSecret => base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes),
             // Hex keeps the password safe inside URLs and shell lines without escaping.
             SecretKind::DbPassword => bytes[..24].iter().map(|b| format!("{b:02x}")).collect(),
+            // Prefixed so a leaked token is recognisable (and greppable by secret scanners).
+            SecretKind::ApiToken => format!(
+                "slv_{}",
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&bytes[..32])
+            ),
         }
     }
 }
@@ -126,6 +139,21 @@ pub fn exists(store: &dyn SecretStore, project: &str) -> Result<bool> {
         }
     }
     Ok(true)
+}
+
+/// The control plane's bearer token, created on first use.
+pub fn api_token(store: &dyn SecretStore) -> Result<String> {
+    if let Some(t) = store.get(CONTROL_PLANE, SecretKind::ApiToken)? {
+        return Ok(t);
+    }
+    rotate_api_token(store)
+}
+
+/// Replaces the control plane's bearer token with a fresh one.
+pub fn rotate_api_token(store: &dyn SecretStore) -> Result<String> {
+    let token = SecretKind::ApiToken.generate();
+    store.set(CONTROL_PLANE, SecretKind::ApiToken, &token)?;
+    Ok(token)
 }
 
 /// The store the settings ask for: the OS keyring, or the opt-in file store.
