@@ -7,8 +7,8 @@ use supalove_core::ports::PortRequest;
 use supalove_core::provisioner::{
     EngineStatus, LogOptions, Progress, RemoveReport, ServiceStats, StatusEvent,
 };
-use supalove_core::subscription::{SubscribeRequest, SubscriptionEvent};
 use supalove_core::settings::{AppSettings, Settings};
+use supalove_core::subscription::{SubscribeRequest, SubscriptionEvent};
 use supalove_core::{CreateProject, RemoveOptions, Shell};
 use tauri::ipc::Channel;
 use tauri::State;

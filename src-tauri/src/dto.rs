@@ -60,4 +60,3 @@ pub struct LogBatch {
     #[ts(type = "number")]
     pub dropped: u64,
 }
-

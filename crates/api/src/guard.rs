@@ -19,8 +19,11 @@ use crate::problem::Problem;
 const TOKEN_TTL: Duration = Duration::from_secs(1);
 
 /// Reads the current token (from the secret store).
-pub type TokenSource =
-    Arc<dyn Fn() -> futures_util::future::BoxFuture<'static, supalove_core::Result<String>> + Send + Sync>;
+pub type TokenSource = Arc<
+    dyn Fn() -> futures_util::future::BoxFuture<'static, supalove_core::Result<String>>
+        + Send
+        + Sync,
+>;
 
 /// The token check's state.
 pub struct Tokens {

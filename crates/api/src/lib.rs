@@ -17,7 +17,6 @@ use supalove_core::provisioner::Provisioner;
 use supalove_core::{Error, Supalove};
 use utoipa::OpenApi;
 
-
 /// `supalove serve`'s default port.
 pub const DEFAULT_PORT: u16 = 54320;
 
@@ -229,5 +228,28 @@ fn bind_error(port: u16, e: std::io::Error) -> Error {
             context: format!("listening on 127.0.0.1:{port}"),
             source: e,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The committed document (`crates/api/openapi.json`) is what the code generates; rerun
+    /// with `SUPALOVE_WRITE_OPENAPI=1` to regenerate it after changing a route or a type.
+    #[test]
+    fn committed_openapi_document_matches_the_code() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json");
+        let generated = super::openapi_json();
+        if std::env::var_os("SUPALOVE_WRITE_OPENAPI").is_some() {
+            std::fs::write(path, &generated).unwrap();
+        }
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "crates/api/openapi.json drifted from the code: run `SUPALOVE_WRITE_OPENAPI=1 cargo test -p supalove-api committed_openapi` and commit it"
+        );
+        let doc: serde_json::Value = serde_json::from_str(&generated).unwrap();
+        assert_eq!(doc["openapi"], "3.1.0");
+        assert!(doc["paths"]["/v1/projects"]["post"].is_object());
+        assert!(doc["components"]["schemas"]["ProjectCard"].is_object());
     }
 }

@@ -35,13 +35,15 @@ pub struct Problem {
 
 impl Problem {
     /// A problem of the API's own (not a core error).
-    pub fn new(status: StatusCode, kind: &str, detail: impl Into<String>, hint: Option<&str>) -> Self {
+    pub fn new(
+        status: StatusCode,
+        kind: &str,
+        detail: impl Into<String>,
+        hint: Option<&str>,
+    ) -> Self {
         Problem {
             type_: format!("urn:supalove:problem:{kind}"),
-            title: status
-                .canonical_reason()
-                .unwrap_or("Error")
-                .to_string(),
+            title: status.canonical_reason().unwrap_or("Error").to_string(),
             status: status.as_u16(),
             detail: detail.into(),
             kind: kind.to_string(),
@@ -122,18 +124,18 @@ impl IntoResponse for Problem {
     }
 }
 
-/// What a handler returns on failure.
-pub struct ApiError(pub Problem);
+/// What a handler returns on failure (boxed: problems are large and errors are rare).
+pub struct ApiError(pub Box<Problem>);
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
-        ApiError(e.into())
+        ApiError(Box::new(e.into()))
     }
 }
 
 impl From<Problem> for ApiError {
     fn from(p: Problem) -> Self {
-        ApiError(p)
+        ApiError(Box::new(p))
     }
 }
 
@@ -155,7 +157,10 @@ mod tests {
         assert_eq!(p.type_, "urn:supalove:problem:name_taken");
         let hint = p.hint.unwrap();
         assert!(hint.contains("GET /v1/projects"), "{hint}");
-        assert!(!hint.contains("supalove show"), "an HTTP hint names no CLI command: {hint}");
+        assert!(
+            !hint.contains("supalove show"),
+            "an HTTP hint names no CLI command: {hint}"
+        );
         let down = Problem::from(Error::DockerUnavailable {
             tried: vec!["unix:///var/run/docker.sock".into()],
             detail: "connection refused".into(),

@@ -15,7 +15,9 @@ use serde::{Deserialize, Serialize};
 use supalove_core::card::ProjectCard;
 use supalove_core::ports::PortRequest;
 use supalove_core::projects::DoctorReport;
-use supalove_core::provisioner::{EngineStatus, LogLine, LogOptions, Progress, Provisioner, RemoveReport};
+use supalove_core::provisioner::{
+    EngineStatus, LogLine, LogOptions, Progress, Provisioner, RemoveReport,
+};
 use supalove_core::registry::RealtimeEngine;
 use supalove_core::sql::StatementResult;
 use supalove_core::{CreateProject, Error, RemoveOptions, Shell, Supalove};
@@ -41,7 +43,7 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(Body(v)),
-            Err(rejection) => Err(ApiError(rejected(rejection))),
+            Err(rejection) => Err(rejected(rejection).into()),
         }
     }
 }
@@ -53,9 +55,10 @@ fn rejected(r: JsonRejection) -> Problem {
             "invalid_body",
             "check the field names and types against GET /v1/openapi.json",
         ),
-        JsonRejection::MissingJsonContentType(_) => {
-            ("unsupported_media_type", "send `Content-Type: application/json`")
-        }
+        JsonRejection::MissingJsonContentType(_) => (
+            "unsupported_media_type",
+            "send `Content-Type: application/json`",
+        ),
         _ => ("bad_body", "send a JSON body of at most 1 MiB"),
     };
     Problem::new(r.status(), kind, r.body_text(), Some(hint))
@@ -163,14 +166,14 @@ fn wants_events(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.contains("text/event-stream"))
 }
 
-fn check_port(field: &str, port: Option<u16>) -> Result<(), Problem> {
+fn check_port(field: &str, port: Option<u16>) -> Result<(), ApiError> {
     match port {
-        Some(p) if p < 1024 => Err(Problem::new(
+        Some(p) if p < 1024 => Err(ApiError::from(Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_request",
             format!("{field} {p} is not a usable port (1024-65535)"),
             Some("leave it out so supalove picks a free one, or send one between 1024 and 65535"),
-        )),
+        ))),
         _ => Ok(()),
     }
 }
@@ -286,7 +289,12 @@ pub async fn create<P: Provisioner + Clone + 'static>(
             .into_response());
     }
     let card = work.await.map_err(internal)??;
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(card)).into_response())
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(card),
+    )
+        .into_response())
 }
 
 fn internal(e: tokio::task::JoinError) -> Error {
@@ -302,7 +310,9 @@ fn internal(e: tokio::task::JoinError) -> Error {
               (status = 403, description = "Foreign Host", body = Problem, content_type = "application/problem+json"),
               (status = 503, description = "Docker or the keyring unreachable", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
-pub async fn list<P: Provisioner + Clone + 'static>(State(st): St<P>) -> Res<Json<Vec<ProjectCard>>> {
+pub async fn list<P: Provisioner + Clone + 'static>(
+    State(st): St<P>,
+) -> Res<Json<Vec<ProjectCard>>> {
     Ok(Json(st.app.list().await?))
 }
 
@@ -426,14 +436,17 @@ pub async fn logs<P: Provisioner + Clone + 'static>(
     Query(q): Query<LogsQuery>,
 ) -> Res<Response> {
     let follow = q.follow.unwrap_or(false);
-    let lines = st.app.logs(
-        &name,
-        q.service.as_deref(),
-        LogOptions {
-            follow,
-            tail: q.tail,
-        },
-    ).await?;
+    let lines = st
+        .app
+        .logs(
+            &name,
+            q.service.as_deref(),
+            LogOptions {
+                follow,
+                tail: q.tail,
+            },
+        )
+        .await?;
     if follow {
         let events = lines.map(|l| {
             Ok::<_, Infallible>(match l {

@@ -122,7 +122,10 @@ pub async fn run(app: &Supalove<LocalDocker>, name: &str, o: ListenOptions) -> a
         }
         let dropped = sub.dropped();
         if dropped > reported_drops {
-            eprintln!("warning: {} event(s) dropped: this terminal reads slower than they arrive", dropped - reported_drops);
+            eprintln!(
+                "warning: {} event(s) dropped: this terminal reads slower than they arrive",
+                dropped - reported_drops
+            );
             reported_drops = dropped;
         }
         if o.count.is_some_and(|c| seen >= c) {

@@ -11,8 +11,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use futures_util::StreamExt;
 use supalove_core::ports::PortRequest;
-use supalove_core::provisioner::{LogOptions, Progress};
 use supalove_core::projects::WatchEvent;
+use supalove_core::provisioner::{LogOptions, Progress};
 use supalove_core::{CreateProject, Error, RemoveOptions, Supalove};
 use supalove_docker::LocalDocker;
 use timeline::Timeline;
@@ -203,7 +203,10 @@ async fn serve(port: u16, allow_origin: Vec<String>) -> anyhow::Result<()> {
     };
     let server = supalove_api::bind(app, options).await?;
     eprintln!("supalove control plane on {}", server.url());
-    eprintln!("token: `supalove api token`; health: GET {}/v1/health", server.url());
+    eprintln!(
+        "token: `supalove api token`; health: GET {}/v1/health",
+        server.url()
+    );
     tokio::select! {
         r = server.run() => r?,
         _ = tokio::signal::ctrl_c() => eprintln!("stopping"),

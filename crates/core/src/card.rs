@@ -114,7 +114,7 @@ pub fn env_lines(card: &ProjectCard, secrets: &ProjectSecrets) -> BTreeMap<Strin
 }
 
 #[cfg(test)]
-    mod tests {
+mod tests {
     use super::*;
 
     fn svc(state: ServiceState) -> ServiceStatus {

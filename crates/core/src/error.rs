@@ -211,71 +211,94 @@ impl Error {
     fn shell_hint(&self, shell: Shell) -> Option<String> {
         let app = shell == Shell::App;
         let h = match self {
-            Error::NameTaken(_) => if app {
-                "pick another name, or open the existing project's card".into()
-            } else {
-                "pick another name, or GET /v1/projects/{name} to see the existing one".into()
-            },
-            Error::NotFound(_) => if app {
-                "the project is not in the list any more: refresh the Projects view".into()
-            } else {
-                "list the projects with GET /v1/projects".into()
-            },
-            Error::PortInUse { .. } => if app {
-                "choose another port in the form, stop the program holding it, or leave the port fields empty so supalove picks free ones".into()
-            } else {
-                "send other `db_port` / `realtime_port` values, stop the program holding the port, or leave them out so supalove picks free ones".into()
-            },
-            Error::NoFreePorts { .. } => if app {
+            Error::NameTaken(_) => {
+                if app {
+                    "pick another name, or open the existing project's card".into()
+                } else {
+                    "pick another name, or GET /v1/projects/{name} to see the existing one".into()
+                }
+            }
+            Error::NotFound(_) => {
+                if app {
+                    "the project is not in the list any more: refresh the Projects view".into()
+                } else {
+                    "list the projects with GET /v1/projects".into()
+                }
+            }
+            Error::PortInUse { .. } => {
+                if app {
+                    "choose another port in the form, stop the program holding it, or leave the port fields empty so supalove picks free ones".into()
+                } else {
+                    "send other `db_port` / `realtime_port` values, stop the program holding the port, or leave them out so supalove picks free ones".into()
+                }
+            }
+            Error::NoFreePorts { .. } if app => {
                 "change the port bases in Settings, or delete unused projects".into()
-            } else {
-                return None;
-            },
-            Error::InvalidSetting { .. } => if app {
-                "fix the value in Settings".into()
-            } else {
-                "fix the request field or the server's setting (see the README's settings table)".into()
-            },
-            Error::SecretMissing { .. } => if app {
-                "the keyring entry under service `dev.supalove` was deleted; delete the project with its data and create it again".into()
-            } else {
-                "the keyring entry under service `dev.supalove` was deleted; DELETE the project with ?volumes=true and create it again".into()
-            },
-            Error::OrphanVolume { volume, .. } => if app {
-                format!("delete the old project with its data (removes volume {volume}), or choose another name")
-            } else {
-                format!("DELETE /v1/projects/{{name}}?volumes=true removes volume {volume}; or choose another name")
-            },
-            Error::DockerUnavailable { .. } => if app {
-                "start Docker (`sudo systemctl start docker`, or open Docker Desktop / OrbStack, or `colima start`), or set the Docker host in Settings".into()
-            } else {
-                "start Docker (`sudo systemctl start docker`, Docker Desktop, OrbStack or `colima start`) on the machine running `supalove serve`".into()
-            },
-            Error::NotReady { .. } => if app {
-                "open the project's Logs to see why".into()
-            } else {
-                "read the service's logs with GET /v1/projects/{name}/logs?service=<service>".into()
-            },
-            Error::InvalidJwt(_) => if app {
-                "use the keys shown on the project's card".into()
-            } else {
-                "use the keys GET /v1/projects/{name} returns".into()
-            },
-            Error::Realtime(_) => if app {
-                "check the project is running and the role exists; \"Why nothing?\" runs the doctor".into()
-            } else {
-                "check the project is running and the role exists; GET /v1/projects/{name}/doctor explains what is missing".into()
-            },
-            Error::Busy(_) => if app {
-                "wait for the other creation to finish".into()
-            } else {
-                "wait for the other creation to finish, then GET /v1/projects/{name}".into()
-            },
-            Error::DatabaseUnreachable { .. } => if app {
-                "start the project from its card".into()
-            } else {
-                "start the project with POST /v1/projects/{name}/start".into()
-            },
+            }
+            Error::InvalidSetting { .. } => {
+                if app {
+                    "fix the value in Settings".into()
+                } else {
+                    "fix the request field or the server's setting (see the README's settings table)".into()
+                }
+            }
+            Error::SecretMissing { .. } => {
+                if app {
+                    "the keyring entry under service `dev.supalove` was deleted; delete the project with its data and create it again".into()
+                } else {
+                    "the keyring entry under service `dev.supalove` was deleted; DELETE the project with ?volumes=true and create it again".into()
+                }
+            }
+            Error::OrphanVolume { volume, .. } => {
+                if app {
+                    format!("delete the old project with its data (removes volume {volume}), or choose another name")
+                } else {
+                    format!("DELETE /v1/projects/{{name}}?volumes=true removes volume {volume}; or choose another name")
+                }
+            }
+            Error::DockerUnavailable { .. } => {
+                if app {
+                    "start Docker (`sudo systemctl start docker`, or open Docker Desktop / OrbStack, or `colima start`), or set the Docker host in Settings".into()
+                } else {
+                    "start Docker (`sudo systemctl start docker`, Docker Desktop, OrbStack or `colima start`) on the machine running `supalove serve`".into()
+                }
+            }
+            Error::NotReady { .. } => {
+                if app {
+                    "open the project's Logs to see why".into()
+                } else {
+                    "read the service's logs with GET /v1/projects/{name}/logs?service=<service>"
+                        .into()
+                }
+            }
+            Error::InvalidJwt(_) => {
+                if app {
+                    "use the keys shown on the project's card".into()
+                } else {
+                    "use the keys GET /v1/projects/{name} returns".into()
+                }
+            }
+            Error::Realtime(_) => {
+                if app {
+                    "check the project is running and the role exists; \"Why nothing?\" runs the doctor".into()
+                } else {
+                    "check the project is running and the role exists; GET /v1/projects/{name}/doctor explains what is missing".into()
+                }
+            }
+            Error::Busy(_) => {
+                if app {
+                    "wait for the other creation to finish".into()
+                } else {
+                    "wait for the other creation to finish, then GET /v1/projects/{name}".into()
+                }
+            }
+            Error::DatabaseUnreachable { .. } => {
+                if app {
+                    "start the project from its card".into()
+                } else {
+                    "start the project with POST /v1/projects/{name}/start".into()
+                }
+            }
             _ => return None,
         };
         Some(h)

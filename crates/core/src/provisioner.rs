@@ -39,7 +39,7 @@ pub struct Progress {
     #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub current: Option<u64>,
     #[cfg_attr(feature = "ts", ts(type = "number | null"))]
-        pub total: Option<u64>,
+    pub total: Option<u64>,
 }
 
 impl Progress {
@@ -96,8 +96,8 @@ pub struct ServiceStatus {
 
 /// Engine objects that carry a project's label.
 #[derive(Debug, Clone, Default, Serialize)]
-    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-    #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct ProjectResources {
     pub containers: Vec<String>,
     pub networks: Vec<String>,
@@ -176,8 +176,8 @@ pub struct ServiceStats {
 
 /// Whether the container engine answers now, and if not what was tried.
 #[derive(Debug, Clone, Serialize)]
-    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-    #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, rename = "DockerStatus"))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, rename = "DockerStatus"))]
 pub struct EngineStatus {
     pub connected: bool,
     /// The endpoint in use, when connected.

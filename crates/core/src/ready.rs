@@ -3,7 +3,6 @@
 
 use std::time::{Duration, Instant};
 
-
 /// Runs `SELECT 1` against the project's database once.
 pub async fn probe_db(port: u16, password: &str) -> std::result::Result<(), String> {
     let client = crate::sql::connect(port, password)
@@ -72,7 +71,10 @@ pub struct Wait<'a> {
 /// The one readiness loop: probes until all pass or `timeout` passes; every tenth round
 /// `alive` says whether waiting still makes sense (the container might have died), and its
 /// error ends the wait at once. Returns how long it took, or why it gave up.
-pub async fn wait_until<F, Fut>(wait: Wait<'_>, mut alive: F) -> std::result::Result<Duration, String>
+pub async fn wait_until<F, Fut>(
+    wait: Wait<'_>,
+    mut alive: F,
+) -> std::result::Result<Duration, String>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = std::result::Result<(), String>>,

@@ -49,7 +49,7 @@ pub struct SubscribeRequest {
 
 /// What a subscription received, stamped on arrival.
 #[derive(Debug, Clone, Serialize)]
-    #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, rename = "TesterEvent"))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, rename = "TesterEvent"))]
 pub struct SubscriptionEvent {
     /// `joined`, `postgres_changes`, `broadcast`, `presence_state`, `presence_diff`, `system`,
     /// `channel_closed`, `channel_error`, `disconnected`, `reconnected` or `dropped`.
@@ -62,7 +62,7 @@ pub struct SubscriptionEvent {
     pub payload: Value,
     /// The whole event as the client decoded it (for line-oriented output).
     #[serde(skip)]
-        #[cfg_attr(feature = "ts", ts(skip))]
+    #[cfg_attr(feature = "ts", ts(skip))]
     pub raw: Value,
 }
 
@@ -76,7 +76,9 @@ impl SubscriptionEvent {
                 // database is briefly away); `system` notices of other extensions (dropped
                 // messages) are not refusals.
                 let p = &self.payload["payload"];
-                let message = p["message"].as_str().unwrap_or("the server refused the subscription");
+                let message = p["message"]
+                    .as_str()
+                    .unwrap_or("the server refused the subscription");
                 (p["status"] == "error"
                     && p["extension"] == "postgres_changes"
                     && !message.contains("retrying"))

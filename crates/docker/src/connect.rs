@@ -129,6 +129,9 @@ mod tests {
         assert!(text.contains("/var/run/docker.sock"), "{text}");
         assert!(!text.contains("podman"), "{text}");
         let none = unreachable(vec![], vec!["unix:///a".into(), "unix:///b".into()]);
-        assert!(none.to_string().contains("no Docker socket exists"), "{none}");
+        assert!(
+            none.to_string().contains("no Docker socket exists"),
+            "{none}"
+        );
     }
 }

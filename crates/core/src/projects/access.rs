@@ -3,14 +3,12 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-
 use crate::card::{self};
 use crate::error::{Error, Result};
 use crate::export::{self, ExportReport};
 use crate::keys;
 use crate::provisioner::Provisioner;
 use crate::registry::{ProjectRecord, RealtimeEngine};
-
 
 use super::*;
 

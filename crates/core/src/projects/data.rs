@@ -1,7 +1,5 @@
 //! The project's database: SQL, tables, rows, and the doctor.
 
-
-
 use crate::error::Result;
 use crate::keys;
 use crate::provisioner::Provisioner;
@@ -115,7 +113,11 @@ impl<P: Provisioner> Supalove<P> {
         }
     }
 
-    pub(crate) fn key_check(&self, record: &ProjectRecord, secrets: &ProjectSecrets) -> crate::doctor::Check {
+    pub(crate) fn key_check(
+        &self,
+        record: &ProjectRecord,
+        secrets: &ProjectSecrets,
+    ) -> crate::doctor::Check {
         use crate::doctor::{Check, CheckStatus};
         let exp = self.keys(record, secrets).expires_at;
         let now = keys::now();

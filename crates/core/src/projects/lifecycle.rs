@@ -1,14 +1,10 @@
 //! Start, stop, restart and remove.
 
-
-
 use crate::card::ProjectCard;
 use crate::error::{Error, Result};
 use crate::name::validate_name;
 use crate::ports::{self};
-use crate::provisioner::{
-    ProgressSink, Provisioner, RemoveReport, ServiceState,
-};
+use crate::provisioner::{ProgressSink, Provisioner, RemoveReport, ServiceState};
 use crate::secrets::SecretKind;
 
 use super::*;

@@ -11,7 +11,6 @@ mod ready;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-
 use crate::card::ProjectStatus;
 use crate::error::{Error, Result};
 use crate::keys;
@@ -123,7 +122,11 @@ impl<P: Provisioner> Supalove<P> {
         self.blocking(move || registry.load()).await
     }
 
-    pub(crate) fn render(&self, record: &ProjectRecord, secrets: &ProjectSecrets) -> Result<RenderedStack> {
+    pub(crate) fn render(
+        &self,
+        record: &ProjectRecord,
+        secrets: &ProjectSecrets,
+    ) -> Result<RenderedStack> {
         let ctx = TemplateContext {
             project: record.name.clone(),
             id: record.id.clone(),

@@ -7,9 +7,7 @@ use futures_util::StreamExt;
 
 use crate::card::{self, ProjectCard};
 use crate::error::{Error, Result};
-use crate::provisioner::{
-    LogLine, LogOptions, Provisioner, ServiceState,
-};
+use crate::provisioner::{LogLine, LogOptions, Provisioner, ServiceState};
 use crate::registry::ProjectRecord;
 use crate::secrets::ProjectSecrets;
 
@@ -120,7 +118,10 @@ impl<P: Provisioner> Supalove<P> {
     }
 
     /// Whether the container engine answers, with the hint worded for `shell`.
-    pub async fn docker_status(&self, shell: crate::error::Shell) -> crate::provisioner::EngineStatus {
+    pub async fn docker_status(
+        &self,
+        shell: crate::error::Shell,
+    ) -> crate::provisioner::EngineStatus {
         let mut status = self.provisioner.engine_status().await;
         if !status.connected {
             status.hint = Error::DockerUnavailable {
@@ -133,7 +134,10 @@ impl<P: Provisioner> Supalove<P> {
     }
 
     /// State changes of the projects' containers (one project, or all) as they happen.
-    pub fn events(&self, project: Option<&str>) -> BoxStream<'static, Result<crate::provisioner::StatusEvent>> {
+    pub fn events(
+        &self,
+        project: Option<&str>,
+    ) -> BoxStream<'static, Result<crate::provisioner::StatusEvent>> {
         self.provisioner.events(project)
     }
 
@@ -145,7 +149,12 @@ impl<P: Provisioner> Supalove<P> {
     {
         let provisioner = self.provisioner.clone();
         let project = project.map(str::to_string);
-        let state = (provisioner, project, None::<BoxStream<'static, Result<crate::provisioner::StatusEvent>>>, false);
+        let state = (
+            provisioner,
+            project,
+            None::<BoxStream<'static, Result<crate::provisioner::StatusEvent>>>,
+            false,
+        );
         futures_util::stream::unfold(state, |(p, project, mut live, mut lost)| async move {
             loop {
                 let stream = match live.as_mut() {
@@ -159,17 +168,27 @@ impl<P: Provisioner> Supalove<P> {
                             }
                             lost = false;
                             live = Some(p.events(project.as_deref()));
-                            return Some((WatchEvent::DockerBack { endpoint: p.target() }, (p, project, live, lost)));
+                            return Some((
+                                WatchEvent::DockerBack {
+                                    endpoint: p.target(),
+                                },
+                                (p, project, live, lost),
+                            ));
                         }
                         live.insert(p.events(project.as_deref()))
                     }
                 };
                 match stream.next().await {
-                    Some(Ok(ev)) => return Some((WatchEvent::Change(ev), (p, project, live, lost))),
+                    Some(Ok(ev)) => {
+                        return Some((WatchEvent::Change(ev), (p, project, live, lost)))
+                    }
                     Some(Err(Error::DockerUnavailable { tried, detail })) => {
                         live = None;
                         lost = true;
-                        return Some((WatchEvent::DockerLost { tried, detail }, (p, project, live, lost)));
+                        return Some((
+                            WatchEvent::DockerLost { tried, detail },
+                            (p, project, live, lost),
+                        ));
                     }
                     Some(Err(_)) | None => {
                         // The events stream ended (daemon restart): find out whether it is gone.

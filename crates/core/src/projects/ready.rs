@@ -127,7 +127,11 @@ impl<P: Provisioner> Supalove<P> {
 
     /// Err with the reason when the service's container is no longer running.
     async fn still_running(&self, id: &str, service: &str) -> std::result::Result<(), String> {
-        let status = self.provisioner.status(id).await.map_err(|e| e.to_string())?;
+        let status = self
+            .provisioner
+            .status(id)
+            .await
+            .map_err(|e| e.to_string())?;
         match status.iter().find(|s| s.service == service) {
             Some(s) if matches!(s.state, ServiceState::Stopped | ServiceState::Missing) => {
                 Err(format!(
