@@ -7,6 +7,8 @@ pub mod downloads;
 pub mod error;
 pub mod export;
 pub mod keys;
+#[cfg(test)]
+pub(crate) mod memory;
 pub mod name;
 pub mod ports;
 pub mod projects;

@@ -17,13 +17,19 @@ pub enum SecretKind {
     JwtSecret,
     /// Password of the database's `app` user.
     DbPassword,
-    /// Bearer token of the control-plane HTTP API (owner [`CONTROL_PLANE`], not a project).
+    /// Bearer token of the control-plane HTTP API (owner [`control_plane_owner`], not a project).
     ApiToken,
 }
 
-/// The owner under which the control plane's own secrets are stored; not a valid project name
-/// (names cannot start with `_`), so it never collides with a project's entries.
-pub const CONTROL_PLANE: &str = "_control-plane";
+/// The owner under which the control plane of the supalove home `home` keeps its own secrets:
+/// not a valid project name (names cannot start with `_`), so it never collides with a
+/// project's entries; one per home, so two homes (and parallel tests) have their own tokens.
+pub fn control_plane_owner(home: &std::path::Path) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(home.to_string_lossy().as_bytes());
+    let short: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    format!("_control-plane-{short}")
+}
 
 impl SecretKind {
     /// Both kinds a project has.
@@ -141,18 +147,18 @@ pub fn exists(store: &dyn SecretStore, project: &str) -> Result<bool> {
     Ok(true)
 }
 
-/// The control plane's bearer token, created on first use.
-pub fn api_token(store: &dyn SecretStore) -> Result<String> {
-    if let Some(t) = store.get(CONTROL_PLANE, SecretKind::ApiToken)? {
+/// The control plane's bearer token (stored under `owner`), created on first use.
+pub fn api_token(store: &dyn SecretStore, owner: &str) -> Result<String> {
+    if let Some(t) = store.get(owner, SecretKind::ApiToken)? {
         return Ok(t);
     }
-    rotate_api_token(store)
+    rotate_api_token(store, owner)
 }
 
 /// Replaces the control plane's bearer token with a fresh one.
-pub fn rotate_api_token(store: &dyn SecretStore) -> Result<String> {
+pub fn rotate_api_token(store: &dyn SecretStore, owner: &str) -> Result<String> {
     let token = SecretKind::ApiToken.generate();
-    store.set(CONTROL_PLANE, SecretKind::ApiToken, &token)?;
+    store.set(owner, SecretKind::ApiToken, &token)?;
     Ok(token)
 }
 

@@ -94,12 +94,15 @@ impl<P: Provisioner> Supalove<P> {
 
     /// The control-plane API's bearer token (created on first use, kept in the secret store).
     pub async fn api_token(&self) -> Result<String> {
-        self.secret_call(|s| crate::secrets::api_token(s)).await
+        let owner = crate::secrets::control_plane_owner(&self.settings.home);
+        self.secret_call(move |s| crate::secrets::api_token(s, &owner))
+            .await
     }
 
     /// Replaces the API token; the old one stops working at once.
     pub async fn rotate_api_token(&self) -> Result<String> {
-        self.secret_call(|s| crate::secrets::rotate_api_token(s))
+        let owner = crate::secrets::control_plane_owner(&self.settings.home);
+        self.secret_call(move |s| crate::secrets::rotate_api_token(s, &owner))
             .await
     }
 }

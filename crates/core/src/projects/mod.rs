@@ -7,6 +7,8 @@ mod data;
 mod lifecycle;
 mod observe;
 mod ready;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -66,6 +68,9 @@ pub struct Supalove<P> {
     registry: Registry,
     secrets: Arc<dyn SecretStore>,
     provisioner: P,
+    /// Unit tests over the in-memory provisioner have no database to probe.
+    #[cfg(test)]
+    assume_ready: bool,
 }
 
 impl<P: Provisioner> Supalove<P> {
@@ -77,6 +82,8 @@ impl<P: Provisioner> Supalove<P> {
             registry,
             secrets,
             provisioner,
+            #[cfg(test)]
+            assume_ready: false,
         }
     }
 

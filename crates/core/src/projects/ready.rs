@@ -83,6 +83,10 @@ impl<P: Provisioner> Supalove<P> {
         secrets: &ProjectSecrets,
         progress: ProgressSink<'_>,
     ) -> Result<()> {
+        #[cfg(test)]
+        if self.assume_ready {
+            return Ok(());
+        }
         let probes = self.probes(record, secrets);
         let steps = [
             ("db", "waiting for SELECT 1", Duration::from_millis(25)),
