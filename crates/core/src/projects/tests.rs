@@ -80,10 +80,11 @@ async fn a_failed_fresh_creation_is_undone() {
     f.app.provisioner().state.lock().unwrap().fail_apply = Some("no space left".into());
     let err = f.app.create(req("shop"), &quiet).await.unwrap_err();
     assert!(err.to_string().contains("no space left"), "{err}");
-    let st = f.app.provisioner().state.lock().unwrap();
-    assert!(st.projects.is_empty(), "containers left: {:?}", st.projects);
-    assert!(st.volumes.is_empty(), "volumes left: {:?}", st.volumes);
-    drop(st);
+    {
+        let st = f.app.provisioner().state.lock().unwrap();
+        assert!(st.projects.is_empty(), "containers left: {:?}", st.projects);
+        assert!(st.volumes.is_empty(), "volumes left: {:?}", st.volumes);
+    }
     assert!(!secrets::exists(f.secrets.as_ref(), "shop").unwrap());
     assert!(f.app.list().await.unwrap().is_empty());
 }
