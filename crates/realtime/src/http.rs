@@ -21,8 +21,8 @@ use crate::state::State;
 
 /// The tenant name official clients and health checks use.
 pub const TENANT: &str = "realtime-dev";
-/// Largest websocket message accepted (official default is 1 MB frames plus headroom).
-const MAX_MESSAGE: usize = 8 * 1024 * 1024;
+/// Largest websocket message accepted: the official `max_frame_size` (R:lib/realtime_web/endpoint.ex:16-42).
+const MAX_MESSAGE: usize = 5_000_000;
 
 /// All routes of the engine.
 pub fn router(state: Arc<State>) -> Router {
@@ -56,11 +56,14 @@ async fn websocket(
         .get("x-api-key")
         .and_then(|v| v.to_str().ok())
         .or_else(|| q.get("apikey").map(String::as_str));
-    // The official server answers every failed connect with 403 before upgrading.
+    // The current official server refuses a bad connect token with 401 and the reason before
+    // upgrading (R:lib/realtime_web/channels/user_socket.ex:149-171); `sb_…` API keys are not
+    // JWTs and get "The token provided is not a valid JWT" (R:…/auth/jwt_verification.ex:69-75).
     let claims = match auth::claims_for(&state.config, token) {
         Ok(c) => c,
-        Err(e) => return refuse(StatusCode::FORBIDDEN, e.to_string()),
+        Err(e) => return refuse(StatusCode::UNAUTHORIZED, auth::connect_error(&e).into()),
     };
+    let token = token.map(str::to_owned);
     let ws = match ws {
         Ok(ws) => ws,
         Err(rejection) => return rejection.into_response(),
@@ -69,7 +72,7 @@ async fn websocket(
     ws.max_message_size(MAX_MESSAGE)
         .read_buffer_size(1024)
         .write_buffer_size(8 * 1024)
-        .on_upgrade(move |socket| socket::serve(state, socket, vsn, claims))
+        .on_upgrade(move |socket| socket::serve(state, socket, vsn, claims, token))
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {

@@ -152,8 +152,11 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn member(id: u64, self_broadcast: bool) -> (Member, tokio::sync::mpsc::Receiver<Out>) {
-        let (mailbox, rx, _) = Mailbox::new(id, Vsn::V1, 16);
+    fn member(
+        id: u64,
+        self_broadcast: bool,
+    ) -> (Member, tokio::sync::mpsc::Receiver<crate::outbound::Queued>) {
+        let (mailbox, rx, _) = Mailbox::new(id, Vsn::V1, 16, 1 << 20);
         (
             Member {
                 mailbox,
@@ -202,12 +205,18 @@ mod tests {
         hub.join("realtime:r", a);
         hub.join("realtime:r", b);
         hub.track("realtime:r", "realtime:r", "ka", 1, Map::new());
-        let Ok(Out::Text(f)) = rb.try_recv() else {
+        let Ok(crate::outbound::Queued {
+            out: Out::Text(f), ..
+        }) = rb.try_recv()
+        else {
             panic!("no join diff")
         };
         assert_eq!(f.frame().event, "presence_diff");
         hub.leave("realtime:r", "realtime:r", 1, "ka");
-        let Ok(Out::Text(f)) = rb.try_recv() else {
+        let Ok(crate::outbound::Queued {
+            out: Out::Text(f), ..
+        }) = rb.try_recv()
+        else {
             panic!("no leave diff")
         };
         assert!(f.frame().payload["leaves"]["ka"].is_object());

@@ -11,6 +11,7 @@ pub mod http;
 pub mod hub;
 pub mod jwt;
 pub mod outbound;
+pub mod payload_size;
 pub mod presence;
 pub mod socket;
 pub mod state;

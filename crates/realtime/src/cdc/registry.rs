@@ -158,6 +158,7 @@ mod tests {
             schema: None,
             table: None,
             filter: None,
+            select: None,
             raw,
         }
     }
@@ -176,7 +177,7 @@ mod tests {
     #[test]
     fn refresh_before_registration_is_not_lost() {
         let reg = Registry::default();
-        let (mailbox, _rx, _) = Mailbox::new(7, supalove_phoenix::Vsn::V1, 16);
+        let (mailbox, _rx, _) = Mailbox::new(7, supalove_phoenix::Vsn::V1, 16, 1 << 20);
         let claims = json!({"role": "authenticated", "sub": "u1"})
             .as_object()
             .unwrap()
