@@ -85,7 +85,7 @@ pub struct Limits {
 /// Official `max_payload_size_in_kb` default.
 pub const DEFAULT_MAX_PAYLOAD_KB: u64 = 3000;
 /// Default byte bound of one socket's outbound queue.
-pub const DEFAULT_SOCKET_QUEUE_BYTES: usize = 8 * 1024 * 1024;
+pub const DEFAULT_SOCKET_QUEUE_BYTES: usize = 16 * 1024 * 1024;
 
 /// `0.0.0.0` in a container (Docker or Podman marker files), else `127.0.0.1`.
 pub fn default_bind() -> std::net::IpAddr {

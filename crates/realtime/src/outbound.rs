@@ -4,10 +4,11 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use supalove_phoenix::serializer::encode_text_refs;
 use supalove_phoenix::{Frame, Refs, Vsn};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 
 /// Default message capacity of each socket's outbound queue (a second bound beside bytes).
 /// Slots are allocated lazily, so an idle socket does not pay for its capacity.
@@ -109,6 +110,10 @@ pub struct Drops {
     per_topic: Mutex<HashMap<String, u64>>,
     queued_bytes: AtomicUsize,
     limit_bytes: usize,
+    /// Signalled whenever the writer takes an item off the queue.
+    space: Notify,
+    /// The client did not make room within the grace period: drop at once until it catches up.
+    stalled: AtomicBool,
 }
 
 impl Drops {
@@ -123,7 +128,21 @@ impl Drops {
 
     /// Gives back the bytes of an item the writer has taken off the queue.
     pub fn release(&self, item: &Queued) {
-        self.queued_bytes.fetch_sub(item.cost, Ordering::AcqRel);
+        let left = self.queued_bytes.fetch_sub(item.cost, Ordering::AcqRel) - item.cost;
+        if left <= self.limit_bytes / 2 {
+            self.stalled.store(false, Ordering::Release);
+        }
+        self.space.notify_waiters();
+    }
+
+    /// Charges `cost` bytes if they fit (a lone item always fits an empty queue).
+    fn reserve(&self, cost: usize) -> bool {
+        let before = self.queued_bytes.fetch_add(cost, Ordering::AcqRel);
+        if before > 0 && before + cost > self.limit_bytes {
+            self.queued_bytes.fetch_sub(cost, Ordering::AcqRel);
+            return false;
+        }
+        true
     }
 
     /// Bytes currently queued.
@@ -152,6 +171,7 @@ impl Mailbox {
             limit_bytes,
             ..Drops::default()
         });
+        debug_assert!(!drops.stalled.load(Ordering::Relaxed));
         (
             Mailbox {
                 tx,
@@ -169,9 +189,7 @@ impl Mailbox {
     /// an empty queue, so nothing is undeliverable.
     pub fn offer(&self, topic: &str, out: Out) -> bool {
         let cost = out.cost(self.vsn);
-        let before = self.drops.queued_bytes.fetch_add(cost, Ordering::AcqRel);
-        if before > 0 && before + cost > self.drops.limit_bytes {
-            self.drops.queued_bytes.fetch_sub(cost, Ordering::AcqRel);
+        if !self.drops.reserve(cost) {
             self.drops.count_drop(topic);
             return false;
         }
@@ -182,6 +200,52 @@ impl Mailbox {
                 if matches!(e, mpsc::error::TrySendError::Full(_)) {
                     self.drops.count_drop(topic);
                 }
+                false
+            }
+        }
+    }
+
+    /// Queues a change event, waiting up to `grace` for a full queue to make room (the
+    /// caller is change capture: waiting holds the changes in the database's WAL, so a client
+    /// that reads, however briefly behind, loses nothing). A client that makes no room within
+    /// `grace` is marked stalled and loses messages (counted and reported) until it has read
+    /// half its queue, so one stuck socket cannot hold capture for more than `grace`.
+    pub async fn offer_patient(&self, topic: &str, out: Out, grace: Duration) -> bool {
+        let cost = out.cost(self.vsn);
+        let deadline = tokio::time::Instant::now() + grace;
+        loop {
+            let notified = self.drops.space.notified();
+            if self.drops.reserve(cost) {
+                break;
+            }
+            if self.drops.stalled.load(Ordering::Acquire) || self.tx.is_closed() {
+                self.drops.count_drop(topic);
+                return false;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                tracing::warn!(
+                    socket = self.socket_id,
+                    topic,
+                    "client too slow; dropping its messages until it catches up"
+                );
+                self.drops.stalled.store(true, Ordering::Release);
+                self.drops.count_drop(topic);
+                return false;
+            }
+        }
+        match tokio::time::timeout_at(deadline, self.tx.reserve()).await {
+            Ok(Ok(permit)) => {
+                permit.send(Queued { out, cost });
+                true
+            }
+            Ok(Err(_)) => {
+                self.drops.queued_bytes.fetch_sub(cost, Ordering::AcqRel);
+                false
+            }
+            Err(_) => {
+                self.drops.queued_bytes.fetch_sub(cost, Ordering::AcqRel);
+                self.drops.stalled.store(true, Ordering::Release);
+                self.drops.count_drop(topic);
                 false
             }
         }
@@ -253,6 +317,35 @@ mod tests {
         }
         assert_eq!(drops.queued_bytes(), 0);
         assert!(mb.offer("realtime:a", Out::Text(f.clone())));
+        // A patient offer waits for the reader, then gives up and marks the socket stalled.
+        let reader = {
+            let drops = drops.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                let item = rx.recv().await.unwrap();
+                drops.release(&item);
+                rx
+            })
+        };
+        for _ in 0..2 {
+            assert!(mb.offer("realtime:a", Out::Text(f.clone())));
+        }
+        let grace = Duration::from_secs(5);
+        assert!(
+            mb.offer_patient("realtime:a", Out::Text(f.clone()), grace)
+                .await
+        );
+        let _rx = reader.await.unwrap();
+        let short = Duration::from_millis(10);
+        assert!(
+            !mb.offer_patient("realtime:a", Out::Text(f.clone()), short)
+                .await
+        );
+        assert!(
+            !mb.offer_patient("realtime:a", Out::Text(f.clone()), grace)
+                .await
+        );
+        assert_eq!(drops.take().unwrap()["realtime:a"], 2);
         // One message larger than the whole bound still fits an empty queue.
         let (mb, _rx, _) = Mailbox::new(2, Vsn::V1, 10, 10);
         assert!(mb.offer("realtime:a", Out::Text(f)));
