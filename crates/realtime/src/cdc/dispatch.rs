@@ -63,7 +63,7 @@ impl Dispatcher {
         registry: &Registry,
     ) -> Result<usize, tokio_postgres::Error> {
         let change = match msg {
-            Message::Begin { commit_ts } => {
+            Message::Begin { commit_ts, .. } => {
                 self.commit_ts = commit_ts;
                 return Ok(0);
             }

@@ -50,6 +50,8 @@ pub struct ChannelSubs {
     pub role: String,
     /// Validated bindings in client order.
     pub bindings: Vec<Binding>,
+    /// The channel's join ref as the client sent it (for `system` pushes).
+    pub join_ref: Value,
 }
 
 /// Claims refreshed before a channel's subscriptions were registered.
@@ -191,6 +193,7 @@ mod tests {
             sub: String::new(),
             role: "anon".into(),
             bindings: Vec::new(),
+            join_ref: Value::Null,
         });
         let got = reg.snapshot();
         assert_eq!(

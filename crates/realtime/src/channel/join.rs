@@ -108,6 +108,7 @@ impl Session {
                     .to_string(),
                 role: claims.role.clone(),
                 bindings: Vec::new(),
+                join_ref: r.join_ref.clone(),
             },
             params: ids,
             channel: channel_name(&topic).to_string(),
