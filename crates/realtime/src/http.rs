@@ -11,11 +11,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
-use supalove_phoenix::{BroadcastBody, UserBroadcast, Vsn};
+use supalove_phoenix::Vsn;
 
 use crate::auth;
-use crate::authz;
-use crate::hub::room_key;
+use crate::rest;
 use crate::socket;
 use crate::state::State;
 
@@ -33,9 +32,26 @@ pub fn router(state: Arc<State>) -> Router {
         .route("/healthcheck", get(health))
         .route("/api/tenants/{tenant}/health", get(tenant_health))
         .route("/api/ping", get(ping))
-        .route("/api/broadcast", post(broadcast))
-        .route("/realtime/v1/api/broadcast", post(broadcast))
+        .route("/api/broadcast", post(rest::batch).options(rest::batch))
+        .route(
+            "/realtime/v1/api/broadcast",
+            post(rest::batch).options(rest::batch),
+        )
+        .route(
+            "/api/broadcast/{topic}/events/{event}",
+            post(rest::single).options(rest::single),
+        )
+        .route(
+            "/realtime/v1/api/broadcast/{topic}/events/{event}",
+            post(rest::single).options(rest::single),
+        )
+        .route("/realtime/v1/api/ping", get(ping))
+        .route(
+            "/realtime/v1/api/tenants/{tenant}/health",
+            get(tenant_health),
+        )
         .with_state(state)
+        .fallback(rest::fallback)
 }
 
 fn refuse(status: StatusCode, message: String) -> Response {
@@ -137,64 +153,4 @@ async fn tenant_health(
 
 async fn ping() -> Json<Value> {
     Json(json!({ "message": "Success" }))
-}
-
-async fn broadcast(
-    AxState(state): AxState<Arc<State>>,
-    headers: HeaderMap,
-    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
-) -> Response {
-    let Ok(claims) = auth::claims_for(&state.config, bearer(&headers)) else {
-        return refuse(
-            StatusCode::UNAUTHORIZED,
-            "a valid apikey or Bearer token is required".into(),
-        );
-    };
-    let Ok(Json(body)) = body else {
-        return refuse(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "body must be JSON: {\"messages\":[...]}".into(),
-        );
-    };
-    let Some(messages) = body.get("messages").and_then(Value::as_array) else {
-        return refuse(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "`messages` must be an array".into(),
-        );
-    };
-    let mut parsed = Vec::with_capacity(messages.len());
-    for (i, m) in messages.iter().enumerate() {
-        let (Some(topic), Some(event), Some(payload)) = (
-            m.get("topic").and_then(Value::as_str),
-            m.get("event").and_then(Value::as_str),
-            m.get("payload").filter(|p| p.is_object()),
-        ) else {
-            return refuse(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("messages[{i}] needs string `topic`, string `event` and object `payload`"),
-            );
-        };
-        let private = m.get("private").and_then(Value::as_bool).unwrap_or(false);
-        let b = UserBroadcast {
-            join_ref: None,
-            msg_ref: None,
-            topic: format!("realtime:{topic}"),
-            event: event.to_string(),
-            meta: None,
-            body: BroadcastBody::Json(payload.clone()),
-        };
-        parsed.push((private, b));
-    }
-    for (private, b) in &parsed {
-        if *private {
-            // Private rooms take messages only from tokens their policies let write.
-            let name = b.topic.trim_start_matches("realtime:");
-            match authz::permissions(&state.config.db, name, &claims).await {
-                Ok(p) if p.write => {}
-                _ => continue,
-            }
-        }
-        state.hub.broadcast(&room_key(&b.topic, *private), b, None);
-    }
-    StatusCode::ACCEPTED.into_response()
 }

@@ -13,6 +13,7 @@ pub mod jwt;
 pub mod outbound;
 pub mod payload_size;
 pub mod presence;
+pub mod rest;
 pub mod socket;
 pub mod state;
 pub mod testkit;

@@ -190,8 +190,11 @@ async fn broadcast_self_ack_and_binary_frames() {
         encode_user_broadcast_push(&raw).unwrap().into(),
     ))
     .await;
+    // (a, vsn 2.0.0 with self, first gets its own JSON user broadcast as a kind-4 frame too:
+    // user broadcasts reach vsn 2.0.0 clients in binary, R:…/message_dispatcher.ex:162-168.)
     loop {
         match a.next().await.expect("open") {
+            Incoming::Binary(ub) if matches!(ub.body, BroadcastBody::Json(_)) => continue,
             Incoming::Binary(ub) => {
                 assert_eq!(
                     (ub.event.as_str(), ub.body),

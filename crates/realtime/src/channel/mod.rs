@@ -208,7 +208,7 @@ impl Session {
             Ok(ClientMessage::AccessToken(token)) => self.refresh(&frame.topic, token).await,
             Ok(ClientMessage::Broadcast(b)) => {
                 let size = payload_size::exceeds(&frame.payload, self.max_payload_kb());
-                self.broadcast_checked(b, r, size).await;
+                self.broadcast_checked(b, r, size, false).await;
             }
             Ok(ClientMessage::Presence(req)) => self.presence(&frame, r, req).await,
             // R:…/realtime_channel.ex:619-627: unknown events are logged, never answered.
@@ -374,6 +374,7 @@ impl Session {
         }
     }
 
+    /// A binary (kind 3) user broadcast push.
     async fn broadcast(&mut self, b: UserBroadcast, r: Refs) {
         let size = match &b.body {
             BroadcastBody::Json(v) => payload_size::exceeds(
@@ -384,11 +385,17 @@ impl Session {
                 bytes.len() + b.event.len() > self.max_payload_kb() as usize * 1000 + 500
             }
         };
-        self.broadcast_checked(b, r, size).await;
+        self.broadcast_checked(b, r, size, true).await;
     }
 
     /// R:lib/realtime_web/channels/realtime_channel/broadcast_handler.ex:45-117.
-    async fn broadcast_checked(&mut self, b: UserBroadcast, r: Refs, too_large: bool) {
+    async fn broadcast_checked(
+        &mut self,
+        b: UserBroadcast,
+        r: Refs,
+        too_large: bool,
+        user_broadcast: bool,
+    ) {
         let Some(j) = self.joined.get(&b.topic) else {
             return;
         };
@@ -418,7 +425,7 @@ impl Session {
         let room = j.room.clone();
         self.state
             .hub
-            .broadcast(&room, &b, Some(self.mailbox.socket_id));
+            .broadcast(&room, &b, Some(self.mailbox.socket_id), user_broadcast);
     }
 
     /// The official `shutdown_response`: a `system` error push, then the channel stops
