@@ -10,6 +10,7 @@ use crate::settings::Settings;
 
 /// The host ports a project publishes on 127.0.0.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Ports {
     /// The offset both ports were derived from (when allocated automatically).
