@@ -9,6 +9,8 @@ use serde_json::{json, Value};
 
 use crate::error::DecodeError;
 
+/// Kind byte of a client push with a binary payload.
+pub const KIND_PUSH: u8 = 0;
 /// Kind byte of a client user broadcast push.
 pub const KIND_USER_BROADCAST_PUSH: u8 = 3;
 /// Kind byte of a server user broadcast.
@@ -90,7 +92,53 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// A binary frame a client may send (vsn 2.0.0).
+#[derive(Debug, Clone, PartialEq)]
+pub enum BinaryIn {
+    /// Kind 0: a regular push whose payload is raw bytes.
+    Push {
+        /// Join ref (empty when not sent).
+        join_ref: String,
+        /// Push ref.
+        msg_ref: String,
+        /// Topic.
+        topic: String,
+        /// Event.
+        event: String,
+        /// Raw payload bytes.
+        payload: Vec<u8>,
+    },
+    /// Kind 3: a user broadcast push.
+    UserBroadcast(UserBroadcast),
+}
+
+/// Decodes any binary frame a client may send: kind 0 (push) or kind 3 (user broadcast);
+/// other kinds and truncated headers are errors (the server ignores them), as in the
+/// official V2 serializer (R:lib/realtime_web/socket/v2_serializer.ex:169-223).
+pub fn decode_client_binary(bytes: &[u8]) -> Result<BinaryIn, DecodeError> {
+    match bytes.first() {
+        Some(&KIND_PUSH) => {
+            let mut r = Reader { bytes, pos: 1 };
+            let (jl, rl, tl, el) = (r.byte()?, r.byte()?, r.byte()?, r.byte()?);
+            let join_ref = r.string(jl, "join_ref")?;
+            let msg_ref = r.string(rl, "ref")?;
+            let topic = r.string(tl, "topic")?;
+            let event = r.string(el, "event")?;
+            Ok(BinaryIn::Push {
+                join_ref,
+                msg_ref,
+                topic,
+                event,
+                payload: bytes[r.pos..].to_vec(),
+            })
+        }
+        _ => decode_user_broadcast_push(bytes).map(BinaryIn::UserBroadcast),
+    }
+}
+
 /// Decodes a kind-3 user broadcast push sent by realtime-js (vsn 2.0.0).
+///
+/// Encoding 0 is raw bytes; any other value means JSON, as the official decoder reads it.
 pub fn decode_user_broadcast_push(bytes: &[u8]) -> Result<UserBroadcast, DecodeError> {
     let mut r = Reader { bytes, pos: 0 };
     let kind = r.byte()?;
@@ -116,10 +164,9 @@ pub fn decode_user_broadcast_push(bytes: &[u8]) -> Result<UserBroadcast, DecodeE
     };
     let body = match encoding {
         ENCODING_BINARY => BroadcastBody::Binary(rest.to_vec()),
-        ENCODING_JSON => BroadcastBody::Json(
+        _ => BroadcastBody::Json(
             serde_json::from_slice(rest).map_err(|e| DecodeError::Json(e.to_string()))?,
         ),
-        other => return Err(DecodeError::UnknownEncoding(other)),
     };
     Ok(UserBroadcast {
         join_ref: non_empty(join_ref),
@@ -280,9 +327,21 @@ mod tests {
             decode_user_broadcast_push(&[3, 200, 0, 0, 0, 0, 1]),
             Err(DecodeError::Truncated { .. })
         ));
+        // Any encoding but 0 means JSON (R:v2_serializer.ex:205).
+        assert_eq!(
+            decode_user_broadcast_push(&[3, 0, 0, 0, 0, 0, 9, b'1'])
+                .unwrap()
+                .body,
+            BroadcastBody::Json(json!(1))
+        );
         assert!(matches!(
-            decode_user_broadcast_push(&[3, 0, 0, 0, 0, 0, 9]),
-            Err(DecodeError::UnknownEncoding(9))
+            decode_client_binary(&[0, 1, 1, 1, 1, b'a', b'b', b'c', b'd', 7]),
+            Ok(BinaryIn::Push { ref payload, .. }) if payload == &[7]
+        ));
+        assert!(decode_client_binary(&[0, 9, 0]).is_err());
+        assert!(matches!(
+            decode_client_binary(&[2, 0]),
+            Err(DecodeError::UnsupportedKind(2))
         ));
         assert!(matches!(
             decode_user_broadcast_push(&[3, 0, 0, 1, 0, 0, 0, 0xff]),

@@ -11,8 +11,10 @@ pub mod frame;
 pub mod messages;
 pub mod serializer;
 
-pub use binary::{BroadcastBody, UserBroadcast};
+pub use binary::{BinaryIn, BroadcastBody, UserBroadcast};
 pub use error::DecodeError;
 pub use frame::Frame;
-pub use messages::{ClientMessage, JoinConfig, PostgresChangeParams, PostgresChangesOptions};
-pub use serializer::{Decoded, Vsn};
+pub use messages::{
+    ClientMessage, JoinConfig, PostgresChangeParams, PostgresChangesOptions, PresenceRequest,
+};
+pub use serializer::{Decoded, Refs, Vsn};

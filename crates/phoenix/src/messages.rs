@@ -1,6 +1,9 @@
 //! Typed client messages: what a Realtime client can ask of the server.
+//!
+//! Interpretation follows the official server: unknown or malformed parts of a known event
+//! are not errors of the socket. Only a join whose `postgres_changes` list cannot be read is
+//! refused (the engine replies with the reason).
 
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::binary::{BroadcastBody, UserBroadcast};
@@ -16,34 +19,34 @@ pub struct PostgresChangeParams {
     pub schema: Option<String>,
     /// Table name, or `*` / absent for every published table of the schema.
     pub table: Option<String>,
-    /// Optional `column=op.value` filter.
+    /// Optional `column=op.value[,...]` filter.
     pub filter: Option<String>,
+    /// Optional `select` column list, as sent (validated by the engine).
+    pub select: Option<Value>,
     /// The object exactly as the client sent it, echoed in the join reply.
     pub raw: Map<String, Value>,
 }
 
 /// Broadcast options of a join.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct BroadcastConfig {
     /// Deliver the sender's own broadcasts back to it.
-    #[serde(rename = "self")]
     pub self_: bool,
     /// Reply `ok` to each broadcast push.
     pub ack: bool,
 }
 
 /// Presence options of a join.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PresenceConfig {
     /// Presence key; empty means a server-generated one.
     pub key: String,
+    /// `presence.enabled` as sent.
+    pub enabled: bool,
 }
 
 /// `config.postgres_changes_options`: whether the join reply waits for the bindings.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PostgresChangesOptions {
     /// Reply to the join only once postgres_changes are attached (or failed).
     pub wait: bool,
@@ -66,109 +69,141 @@ pub struct JoinConfig {
     pub postgres_changes_options: PostgresChangesOptions,
 }
 
+/// A presence push (`event: "presence"`), as the official presence handler reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PresenceRequest {
+    /// `track` (any case) with a map payload (`{}` when `payload` is absent).
+    Track(Map<String, Value>),
+    /// `track` whose `payload` is not a map (also `null`).
+    TrackInvalidPayload,
+    /// `untrack` (any case).
+    Untrack,
+    /// The push payload is not a map or has no `event`: a no-op answered `ok`.
+    Noop,
+    /// An event other than track/untrack.
+    Unknown(String),
+    /// `event` is not a string: the official channel process crashes on it.
+    NonStringEvent,
+}
+
 /// What a client frame asks for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientMessage {
     /// `phoenix` / `heartbeat`.
     Heartbeat,
-    /// `phx_join` with its config and optional access token.
+    /// `phx_join` with its config and optional tokens.
     Join {
         /// Channel options.
         config: JoinConfig,
-        /// `user_token` or `access_token` from the payload.
+        /// `access_token` from the payload, when a string.
         access_token: Option<String>,
+        /// `user_token` from the payload, when a string.
+        user_token: Option<String>,
     },
     /// `phx_leave`.
     Leave,
-    /// `access_token` refresh.
-    AccessToken(String),
+    /// `access_token` refresh; `None` when the value is null, missing or not a string
+    /// (the official server ignores those).
+    AccessToken(Option<String>),
     /// A user broadcast (text form).
     Broadcast(UserBroadcast),
-    /// Presence track with its meta object.
-    PresenceTrack(Map<String, Value>),
-    /// Presence untrack.
-    PresenceUntrack,
-    /// Any other event; the server ignores or rejects it.
+    /// A broadcast push whose payload is not an object with a string `event`.
+    BadBroadcast,
+    /// Presence track/untrack.
+    Presence(PresenceRequest),
+    /// Any other event; the server ignores it.
     Other(String),
 }
 
 impl ClientMessage {
-    /// Interprets a decoded frame; malformed payloads of known events are errors.
+    /// Interprets a decoded frame; only an unreadable `postgres_changes` list is an error.
     pub fn from_frame(frame: &Frame) -> Result<ClientMessage, DecodeError> {
         let p = &frame.payload;
         Ok(match (frame.topic.as_str(), frame.event.as_str()) {
             ("phoenix", "heartbeat") => ClientMessage::Heartbeat,
             (_, "phx_join") => parse_join(p)?,
             (_, "phx_leave") => ClientMessage::Leave,
-            (_, "access_token") => match p.get("access_token") {
-                Some(Value::String(t)) => ClientMessage::AccessToken(t.clone()),
-                _ => {
-                    return Err(DecodeError::Shape(
-                        "access_token needs a string `access_token`",
-                    ))
-                }
-            },
-            (_, "broadcast") => {
-                let event = match p.get("event") {
-                    Some(Value::String(e)) => e.clone(),
-                    _ => return Err(DecodeError::Shape("broadcast needs a string `event`")),
-                };
-                ClientMessage::Broadcast(UserBroadcast {
+            (_, "access_token") => ClientMessage::AccessToken(
+                p.get("access_token")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            ),
+            (_, "broadcast") => match (p.as_object(), p.get("event")) {
+                (Some(_), Some(Value::String(event))) => ClientMessage::Broadcast(UserBroadcast {
                     join_ref: frame.join_ref.clone(),
                     msg_ref: frame.msg_ref.clone(),
                     topic: frame.topic.clone(),
-                    event,
+                    event: event.clone(),
                     meta: p.get("meta").cloned(),
                     body: BroadcastBody::Json(p.get("payload").cloned().unwrap_or(Value::Null)),
-                })
-            }
-            (_, "presence") => match p.get("event").and_then(Value::as_str) {
-                Some("track") => match p.get("payload") {
-                    Some(Value::Object(m)) => ClientMessage::PresenceTrack(m.clone()),
-                    None | Some(Value::Null) => ClientMessage::PresenceTrack(Map::new()),
-                    Some(_) => {
-                        return Err(DecodeError::Shape("presence payload must be an object"))
-                    }
-                },
-                Some("untrack") => ClientMessage::PresenceUntrack,
-                _ => {
-                    return Err(DecodeError::Shape(
-                        "presence event must be track or untrack",
-                    ))
-                }
+                }),
+                _ => ClientMessage::BadBroadcast,
             },
+            (_, "presence") => ClientMessage::Presence(parse_presence(p)),
             (_, other) => ClientMessage::Other(other.to_string()),
         })
     }
 }
 
+/// R:lib/realtime_web/channels/realtime_channel/presence_handler.ex:69-139.
+fn parse_presence(p: &Value) -> PresenceRequest {
+    let Some(event) = p.as_object().and_then(|m| m.get("event")) else {
+        return PresenceRequest::Noop;
+    };
+    let Value::String(event) = event else {
+        return PresenceRequest::NonStringEvent;
+    };
+    match event.to_ascii_lowercase().as_str() {
+        "track" => match p.get("payload") {
+            None => PresenceRequest::Track(Map::new()),
+            Some(Value::Object(m)) => PresenceRequest::Track(m.clone()),
+            Some(_) => PresenceRequest::TrackInvalidPayload,
+        },
+        "untrack" => PresenceRequest::Untrack,
+        _ => PresenceRequest::Unknown(event.clone()),
+    }
+}
+
+/// Booleans or "true"/"false" in any case, like the official `FlexibleBoolean`
+/// (R:lib/realtime_web/channels/payloads/flexible_boolean.ex:17-27); anything else is false.
+fn flexible_bool(v: Option<&Value>) -> bool {
+    match v {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
+        _ => false,
+    }
+}
+
 fn parse_join(p: &Value) -> Result<ClientMessage, DecodeError> {
-    let payload = p
-        .as_object()
-        .ok_or(DecodeError::Shape("phx_join payload must be an object"))?;
-    let token = ["user_token", "access_token"]
-        .iter()
-        .find_map(|k| payload.get(*k).and_then(Value::as_str))
-        .map(str::to_owned);
+    let empty = Map::new();
+    let payload = p.as_object().unwrap_or(&empty);
+    let string = |k: &str| payload.get(k).and_then(Value::as_str).map(str::to_owned);
     let mut config = JoinConfig::default();
-    if let Some(c) = payload.get("config").filter(|c| !c.is_null()) {
-        let c = c
-            .as_object()
-            .ok_or(DecodeError::Shape("config must be an object"))?;
-        if let Some(b) = c.get("broadcast").filter(|v| !v.is_null()) {
-            config.broadcast = BroadcastConfig::deserialize(b)
-                .map_err(|_| DecodeError::Shape("config.broadcast has the wrong shape"))?;
+    // Invalid config parts are ignored (the official server logs InvalidJoinPayload and joins
+    // with what it could read).
+    if let Some(c) = payload.get("config").and_then(Value::as_object) {
+        if let Some(b) = c.get("broadcast").and_then(Value::as_object) {
+            config.broadcast = BroadcastConfig {
+                self_: flexible_bool(b.get("self")),
+                ack: flexible_bool(b.get("ack")),
+            };
         }
-        if let Some(pr) = c.get("presence").filter(|v| !v.is_null()) {
-            config.presence = PresenceConfig::deserialize(pr)
-                .map_err(|_| DecodeError::Shape("config.presence has the wrong shape"))?;
+        if let Some(pr) = c.get("presence").and_then(Value::as_object) {
+            config.presence = PresenceConfig {
+                key: match pr.get("key") {
+                    Some(Value::String(s)) => s.clone(),
+                    Some(Value::Number(n)) => n.to_string(),
+                    _ => String::new(),
+                },
+                enabled: flexible_bool(pr.get("enabled")),
+            };
         }
-        config.private = c.get("private").and_then(Value::as_bool).unwrap_or(false);
-        if let Some(o) = c.get("postgres_changes_options").filter(|v| !v.is_null()) {
-            config.postgres_changes_options =
-                PostgresChangesOptions::deserialize(o).map_err(|_| {
-                    DecodeError::Shape("config.postgres_changes_options has the wrong shape")
-                })?;
+        config.private = flexible_bool(c.get("private"));
+        if let Some(o) = c.get("postgres_changes_options").and_then(Value::as_object) {
+            config.postgres_changes_options = PostgresChangesOptions {
+                wait: flexible_bool(o.get("wait")),
+                timeout: o.get("timeout").and_then(Value::as_u64),
+            };
         }
         if let Some(list) = c.get("postgres_changes").filter(|v| !v.is_null()) {
             let list = list.as_array().ok_or(DecodeError::Shape(
@@ -181,7 +216,8 @@ fn parse_join(p: &Value) -> Result<ClientMessage, DecodeError> {
     }
     Ok(ClientMessage::Join {
         config,
-        access_token: token,
+        access_token: string("access_token"),
+        user_token: string("user_token"),
     })
 }
 
@@ -203,6 +239,7 @@ fn parse_change(v: &Value) -> Result<PostgresChangeParams, DecodeError> {
         schema: field("schema")?,
         table: field("table")?,
         filter: field("filter")?,
+        select: raw.get("select").filter(|v| !v.is_null()).cloned(),
         raw: raw.clone(),
     })
 }
@@ -223,6 +260,7 @@ mod tests {
         let ClientMessage::Join {
             config,
             access_token,
+            ..
         } = ClientMessage::from_frame(&f).unwrap()
         else {
             panic!("not a join");
@@ -264,27 +302,72 @@ mod tests {
             ClientMessage::from_frame(&f).unwrap(),
             ClientMessage::Join {
                 config: JoinConfig::default(),
-                access_token: None
+                access_token: None,
+                user_token: None,
             }
         );
     }
 
     #[test]
-    fn bad_payloads_are_errors() {
-        for (event, payload) in [
-            ("phx_join", json!([])),
-            ("phx_join", json!({"config":{"postgres_changes":{}}})),
-            (
-                "phx_join",
-                json!({"config":{"postgres_changes":[{"schema":"public"}]}}),
-            ),
-            ("access_token", json!({})),
-            ("broadcast", json!({"payload":{}})),
-            ("presence", json!({"event":"nope"})),
+    fn unreadable_postgres_changes_are_errors() {
+        for payload in [
+            json!({"config":{"postgres_changes":{}}}),
+            json!({"config":{"postgres_changes":[{"schema":"public"}]}}),
         ] {
-            let f = Frame::push("realtime:a", event, payload.clone());
-            assert!(ClientMessage::from_frame(&f).is_err(), "{event} {payload}");
+            let f = Frame::push("realtime:a", "phx_join", payload.clone());
+            assert!(ClientMessage::from_frame(&f).is_err(), "{payload}");
         }
+    }
+
+    #[test]
+    fn lenient_like_the_official_server() {
+        let m = |event: &str, payload: Value| {
+            ClientMessage::from_frame(&Frame::push("realtime:a", event, payload)).unwrap()
+        };
+        assert!(matches!(
+            m("phx_join", json!([])),
+            ClientMessage::Join { .. }
+        ));
+        assert_eq!(
+            m("access_token", json!({})),
+            ClientMessage::AccessToken(None)
+        );
+        assert_eq!(
+            m("access_token", json!({"access_token": null})),
+            ClientMessage::AccessToken(None)
+        );
+        assert_eq!(
+            m("broadcast", json!({"payload":{}})),
+            ClientMessage::BadBroadcast
+        );
+        let pres = |p: Value| match m("presence", p) {
+            ClientMessage::Presence(r) => r,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            pres(json!({"event":"nope"})),
+            PresenceRequest::Unknown("nope".into())
+        );
+        assert_eq!(
+            pres(json!({"event":"TRACK"})),
+            PresenceRequest::Track(Map::new())
+        );
+        assert_eq!(pres(json!({"event":"UnTrack"})), PresenceRequest::Untrack);
+        assert_eq!(pres(json!({})), PresenceRequest::Noop);
+        assert_eq!(pres(json!([1])), PresenceRequest::Noop);
+        assert_eq!(pres(json!({"event": 1})), PresenceRequest::NonStringEvent);
+        assert_eq!(
+            pres(json!({"event":"track","payload":null})),
+            PresenceRequest::TrackInvalidPayload
+        );
+        let ClientMessage::Join { config, .. } = m(
+            "phx_join",
+            json!({"config":{"private":"TRUE","broadcast":{"self":"true","ack":1},"presence":{"enabled":true}}}),
+        ) else {
+            panic!("not a join")
+        };
+        assert!(config.private && config.broadcast.self_ && !config.broadcast.ack);
+        assert!(config.presence.enabled);
     }
 
     #[test]
@@ -300,7 +383,7 @@ mod tests {
             json!({"type":"presence","event":"track","payload":{"user":"x"}}),
         );
         assert!(
-            matches!(ClientMessage::from_frame(&t).unwrap(), ClientMessage::PresenceTrack(m) if m["user"] == "x")
+            matches!(ClientMessage::from_frame(&t).unwrap(), ClientMessage::Presence(PresenceRequest::Track(m)) if m["user"] == "x")
         );
     }
 }

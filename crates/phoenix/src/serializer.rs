@@ -43,12 +43,51 @@ pub enum Decoded {
     UserBroadcast(UserBroadcast),
 }
 
+/// The refs of an inbound frame exactly as the client sent them (any JSON value), so that
+/// replies echo them with their type, as Phoenix does (numbers stay numbers).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Refs {
+    /// `join_ref` as sent (`null` when absent).
+    pub join_ref: Value,
+    /// `ref` as sent.
+    pub msg_ref: Value,
+}
+
+impl Refs {
+    /// Refs made of optional strings (frames built by the server).
+    pub fn of(frame: &Frame) -> Refs {
+        Refs {
+            join_ref: opt_string(&frame.join_ref),
+            msg_ref: opt_string(&frame.msg_ref),
+        }
+    }
+}
+
 /// Decodes a text websocket frame according to `vsn`.
 pub fn decode_text(vsn: Vsn, text: &str) -> Result<Frame, DecodeError> {
+    decode_text_exact(vsn, text).map(|(frame, _)| frame)
+}
+
+/// Decodes a text frame and also returns its refs verbatim.
+///
+/// Accepts what Phoenix's serializers accept: vsn 2.0.0 takes any JSON array of at least five
+/// elements (extra ones are ignored); vsn 1.0.0 takes an object with the keys `topic`,
+/// `event`, `payload` and `ref` (`join_ref` optional). Refs may be any JSON value; `Frame`
+/// carries them as text (strings as they are, other values as their JSON).
+pub fn decode_text_exact(vsn: Vsn, text: &str) -> Result<(Frame, Refs), DecodeError> {
     let value: Value = serde_json::from_str(text).map_err(|e| DecodeError::Json(e.to_string()))?;
     match vsn {
         Vsn::V1 => decode_object(value),
         Vsn::V2 => decode_array(value),
+    }
+}
+
+/// Decodes a binary websocket frame (vsn 2.0.0 only): a kind-0 push or a kind-3 user
+/// broadcast push.
+pub fn decode_binary_frame(vsn: Vsn, bytes: &[u8]) -> Result<binary::BinaryIn, DecodeError> {
+    match vsn {
+        Vsn::V1 => Err(DecodeError::BinaryInV1),
+        Vsn::V2 => binary::decode_client_binary(bytes),
     }
 }
 
@@ -62,6 +101,11 @@ pub fn decode_binary(vsn: Vsn, bytes: &[u8]) -> Result<UserBroadcast, DecodeErro
 
 /// Encodes a frame as the text the client expects for `vsn`.
 pub fn encode_text(vsn: Vsn, frame: &Frame) -> String {
+    encode_text_refs(vsn, frame, &Refs::of(frame))
+}
+
+/// Encodes a frame with refs given verbatim (replies echo the client's refs and types).
+pub fn encode_text_refs(vsn: Vsn, frame: &Frame, refs: &Refs) -> String {
     let value = match vsn {
         Vsn::V1 => {
             // Phoenix's V1 serializer sends no join_ref to clients.
@@ -69,12 +113,12 @@ pub fn encode_text(vsn: Vsn, frame: &Frame) -> String {
             map.insert("topic".into(), Value::String(frame.topic.clone()));
             map.insert("event".into(), Value::String(frame.event.clone()));
             map.insert("payload".into(), frame.payload.clone());
-            map.insert("ref".into(), opt_string(&frame.msg_ref));
+            map.insert("ref".into(), refs.msg_ref.clone());
             Value::Object(map)
         }
         Vsn::V2 => Value::Array(vec![
-            opt_string(&frame.join_ref),
-            opt_string(&frame.msg_ref),
+            refs.join_ref.clone(),
+            refs.msg_ref.clone(),
             Value::String(frame.topic.clone()),
             Value::String(frame.event.clone()),
             frame.payload.clone(),
@@ -87,45 +131,59 @@ fn opt_string(v: &Option<String>) -> Value {
     v.as_ref().map_or(Value::Null, |s| Value::String(s.clone()))
 }
 
-fn decode_object(value: Value) -> Result<Frame, DecodeError> {
+fn decode_object(value: Value) -> Result<(Frame, Refs), DecodeError> {
     let Value::Object(mut map) = value else {
         return Err(DecodeError::Shape("vsn 1.0.0 frames are JSON objects"));
     };
-    let topic = take_string(map.remove("topic"), "`topic` must be a string")?;
-    let event = take_string(map.remove("event"), "`event` must be a string")?;
-    let payload = map
-        .remove("payload")
-        .ok_or(DecodeError::Shape("`payload` is missing"))?;
-    if !map.contains_key("ref") {
-        return Err(DecodeError::Shape("`ref` is missing"));
-    }
-    let msg_ref = take_ref(map.remove("ref"))?;
-    let join_ref = take_ref(map.remove("join_ref"))?;
-    Ok(Frame {
-        join_ref,
-        msg_ref,
-        topic,
-        event,
-        payload,
-    })
+    // Phoenix's Message.from_map! needs all four keys; join_ref is optional.
+    let (Some(topic), Some(event), Some(payload), Some(msg_ref)) = (
+        map.remove("topic"),
+        map.remove("event"),
+        map.remove("payload"),
+        map.remove("ref"),
+    ) else {
+        return Err(DecodeError::Shape(
+            "vsn 1.0.0 frames need `topic`, `event`, `payload` and `ref`",
+        ));
+    };
+    let join_ref = map.remove("join_ref").unwrap_or(Value::Null);
+    build(join_ref, msg_ref, topic, event, payload)
 }
 
-fn decode_array(value: Value) -> Result<Frame, DecodeError> {
+fn decode_array(value: Value) -> Result<(Frame, Refs), DecodeError> {
     let Value::Array(items) = value else {
         return Err(DecodeError::Shape("vsn 2.0.0 frames are JSON arrays"));
     };
-    let Ok::<[Value; 5], _>([join_ref, msg_ref, topic, event, payload]) = items.try_into() else {
+    if items.len() < 5 {
         return Err(DecodeError::Shape(
-            "vsn 2.0.0 frames have exactly 5 elements",
+            "vsn 2.0.0 frames have at least 5 elements",
         ));
-    };
-    Ok(Frame {
-        join_ref: take_ref(Some(join_ref))?,
-        msg_ref: take_ref(Some(msg_ref))?,
-        topic: take_string(Some(topic), "topic must be a string")?,
-        event: take_string(Some(event), "event must be a string")?,
+    }
+    let mut it = items.into_iter();
+    let mut next = || it.next().unwrap_or(Value::Null);
+    let (join_ref, msg_ref, topic, event, payload) = (next(), next(), next(), next(), next());
+    build(join_ref, msg_ref, topic, event, payload)
+}
+
+fn build(
+    join_ref: Value,
+    msg_ref: Value,
+    topic: Value,
+    event: Value,
+    payload: Value,
+) -> Result<(Frame, Refs), DecodeError> {
+    // Phoenix decodes any types here, but a non-string topic or event can never be routed
+    // (the official socket logs the resulting exception and ignores the frame).
+    let topic = take_string(Some(topic), "topic must be a string")?;
+    let event = take_string(Some(event), "event must be a string")?;
+    let frame = Frame {
+        join_ref: ref_text(&join_ref),
+        msg_ref: ref_text(&msg_ref),
+        topic,
+        event,
         payload,
-    })
+    };
+    Ok((frame, Refs { join_ref, msg_ref }))
 }
 
 fn take_string(v: Option<Value>, why: &'static str) -> Result<String, DecodeError> {
@@ -135,13 +193,12 @@ fn take_string(v: Option<Value>, why: &'static str) -> Result<String, DecodeErro
     }
 }
 
-/// Refs are strings in realtime-js; numbers are tolerated because other clients send them.
-fn take_ref(v: Option<Value>) -> Result<Option<String>, DecodeError> {
+/// A ref as text: strings as they are, `null` as none, anything else as its JSON.
+fn ref_text(v: &Value) -> Option<String> {
     match v {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(Value::Number(n)) => Ok(Some(n.to_string())),
-        Some(_) => Err(DecodeError::Shape("refs must be strings, numbers or null")),
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
     }
 }
 
@@ -194,7 +251,7 @@ mod tests {
             "{}",
             "[1,2,3]",
             r#"[null,null,1,"e",{}]"#,
-            r#"[{},null,"t","e",{}]"#,
+            r#"[null,null,"t",{},{}]"#,
         ] {
             assert!(decode_text(Vsn::V2, bad).is_err(), "{bad}");
         }
@@ -204,6 +261,40 @@ mod tests {
             r#"{"topic":"t","event":"e","payload":{},"ref":null}"#
         )
         .is_err());
+    }
+
+    /// R:lib/realtime_web/socket/v2_serializer.ex:158-167 — `[join_ref, ref, topic, event,
+    /// payload | _]`: five or more elements, extra ones ignored.
+    #[test]
+    fn v2_accepts_long_arrays_and_keeps_ref_types() {
+        let (f, refs) =
+            decode_text_exact(Vsn::V2, r#"[7,8.5,"realtime:a","phx_leave",{},"extra",1]"#).unwrap();
+        assert_eq!(f.topic, "realtime:a");
+        assert_eq!(refs.join_ref, json!(7));
+        assert_eq!(refs.msg_ref, json!(8.5));
+        assert_eq!(f.join_ref.as_deref(), Some("7"));
+        let reply = Frame::reply(&f, "ok", json!({}));
+        assert_eq!(
+            encode_text_refs(Vsn::V2, &reply, &refs),
+            r#"[7,8.5,"realtime:a","phx_reply",{"response":{},"status":"ok"}]"#
+        );
+        // Non-map payloads decode too (the channel decides what to do with them).
+        assert!(decode_text(Vsn::V2, r#"[null,"1","realtime:a","x",[1]]"#).is_ok());
+    }
+
+    /// P:lib/phoenix/socket/serializers/v1_json_serializer.ex:30-46 — any types, keys required.
+    #[test]
+    fn v1_keeps_ref_types() {
+        let (f, refs) = decode_text_exact(
+            Vsn::V1,
+            r#"{"topic":"phoenix","event":"heartbeat","payload":"x","ref":12}"#,
+        )
+        .unwrap();
+        assert_eq!(refs.msg_ref, json!(12));
+        assert_eq!(refs.join_ref, Value::Null);
+        let out = encode_text_refs(Vsn::V1, &Frame::reply(&f, "ok", json!({})), &refs);
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["ref"], json!(12));
     }
 
     #[test]

@@ -31,3 +31,48 @@ pub fn claims_for(config: &Config, token: Option<&str>) -> Result<Claims, JwtErr
         Err(e) => Err(e),
     }
 }
+
+/// The connect refusal the current official server sends (HTTP 401 `{"error": …}`,
+/// R:lib/realtime_web/channels/user_socket.ex:149-171).
+pub fn connect_error(e: &JwtError) -> &'static str {
+    match e {
+        JwtError::Missing => "API key is missing",
+        JwtError::Expired(_) => "Token has expired",
+        JwtError::MissingClaim(_) => "Fields `role` and `exp` are required in JWT",
+        JwtError::Malformed => "The token provided is not a valid JWT",
+        JwtError::Signature => "Failed to validate JWT signature",
+        JwtError::Algorithm(_) => {
+            "Failed to generate JWT signer, check your JWT secret or JWKS configuration"
+        }
+    }
+}
+
+/// The join error reason, `Code: message` (R:lib/realtime_web/channels/realtime_channel.ex:164-274).
+pub fn join_reason(e: &JwtError) -> String {
+    match e {
+        JwtError::Expired(ago) => format!("InvalidJWTToken: Token has expired {ago} seconds ago"),
+        JwtError::MissingClaim(_) => {
+            "InvalidJWTToken: Fields `role` and `exp` are required in JWT".into()
+        }
+        JwtError::Malformed | JwtError::Missing => {
+            "MalformedJWT: The token provided is not a valid JWT".into()
+        }
+        JwtError::Signature => "JwtSignatureError: Failed to validate JWT signature".into(),
+        JwtError::Algorithm(_) => {
+            "JwtSignerError: Failed to generate JWT signer, check your JWT secret or JWKS configuration"
+                .into()
+        }
+    }
+}
+
+/// The `system` message of a refused `access_token` refresh (R:…/realtime_channel.ex:524-617).
+pub fn refresh_message(e: &JwtError) -> String {
+    match e {
+        JwtError::Expired(ago) => format!("Token has expired {ago} seconds ago"),
+        JwtError::MissingClaim(_) => "Fields `role` and `exp` are required in JWT".into(),
+        JwtError::Malformed | JwtError::Missing => "The token provided is not a valid JWT".into(),
+        // The official server sends the inspect() of these errors.
+        JwtError::Signature => ":signature_error".into(),
+        JwtError::Algorithm(_) => ":error_generating_signer".into(),
+    }
+}

@@ -65,6 +65,47 @@ pub struct Config {
     /// Stream changes over a replication connection (optional `REPLICATION_STREAMING`,
     /// default true); `false`, or a server refusing replication connections, means polling.
     pub streaming: bool,
+    /// Limits and the listen address (optional settings, see [`Limits`]).
+    pub limits: Limits,
+}
+
+/// Optional limits and the listen address, each with the official server's default where it
+/// has one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// `BIND_ADDRESS`: IP the HTTP server listens on; `0.0.0.0` inside a container,
+    /// `127.0.0.1` on a host.
+    pub bind: std::net::IpAddr,
+    /// `MAX_PAYLOAD_SIZE_IN_KB`: largest broadcast/presence payload (official default 3000).
+    pub max_payload_kb: u64,
+    /// `SOCKET_QUEUE_BYTES`: bytes queued per socket before fan-out drops.
+    pub socket_queue_bytes: usize,
+}
+
+/// Official `max_payload_size_in_kb` default.
+pub const DEFAULT_MAX_PAYLOAD_KB: u64 = 3000;
+/// Default byte bound of one socket's outbound queue.
+pub const DEFAULT_SOCKET_QUEUE_BYTES: usize = 16 * 1024 * 1024;
+
+/// `0.0.0.0` in a container (Docker or Podman marker files), else `127.0.0.1`.
+pub fn default_bind() -> std::net::IpAddr {
+    let in_container = std::path::Path::new("/.dockerenv").exists()
+        || std::path::Path::new("/run/.containerenv").exists();
+    if in_container {
+        std::net::Ipv4Addr::UNSPECIFIED.into()
+    } else {
+        std::net::Ipv4Addr::LOCALHOST.into()
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            bind: default_bind(),
+            max_payload_kb: DEFAULT_MAX_PAYLOAD_KB,
+            socket_queue_bytes: DEFAULT_SOCKET_QUEUE_BYTES,
+        }
+    }
 }
 
 impl fmt::Debug for Config {
@@ -80,6 +121,7 @@ impl fmt::Debug for Config {
             .field("temporary_slot", &self.temporary_slot)
             .field("socket_queue", &self.socket_queue)
             .field("streaming", &self.streaming)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -218,6 +260,30 @@ impl Config {
         let http_port = problems.take(port("PORT", 4000));
         let temporary_slot = problems.take(boolean("TEMPORARY_SLOT", true));
         let streaming = problems.take(boolean("REPLICATION_STREAMING", true));
+        let bind = problems.take(match val("BIND_ADDRESS") {
+            None => Ok(default_bind()),
+            Some(v) => v
+                .parse::<std::net::IpAddr>()
+                .map_err(|_| ConfigError::Invalid {
+                    var: "BIND_ADDRESS",
+                    reason: format!("`{v}` is not an IP address (e.g. 127.0.0.1 or 0.0.0.0)"),
+                }),
+        });
+        let max_payload_kb = problems.take(number(
+            "MAX_PAYLOAD_SIZE_IN_KB",
+            DEFAULT_MAX_PAYLOAD_KB,
+            1..=1_000_000,
+        ));
+        let queue_bytes = problems.take(number(
+            "SOCKET_QUEUE_BYTES",
+            DEFAULT_SOCKET_QUEUE_BYTES as u64,
+            64 * 1024..=1 << 34,
+        ));
+        let (Some(bind), Some(max_payload_kb), Some(queue_bytes)) =
+            (bind, max_payload_kb, queue_bytes)
+        else {
+            return Err(problems.into_error());
+        };
         let all = (
             mode,
             poll_ms,
@@ -269,6 +335,11 @@ impl Config {
             temporary_slot,
             socket_queue: socket_queue as usize,
             streaming,
+            limits: Limits {
+                bind,
+                max_payload_kb,
+                socket_queue_bytes: queue_bytes as usize,
+            },
         })
     }
 }
@@ -361,6 +432,31 @@ mod tests {
         ] {
             assert!(text.contains(needle), "{text}");
         }
+    }
+
+    #[test]
+    fn limits_and_bind_address() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c.limits.max_payload_kb, 3000);
+        assert_eq!(c.limits.bind, default_bind());
+        let c = cfg(&[
+            ("BIND_ADDRESS", "127.0.0.1"),
+            ("MAX_PAYLOAD_SIZE_IN_KB", "10"),
+            ("SOCKET_QUEUE_BYTES", "1048576"),
+        ])
+        .unwrap();
+        assert_eq!(c.limits.bind.to_string(), "127.0.0.1");
+        assert_eq!(
+            (c.limits.max_payload_kb, c.limits.socket_queue_bytes),
+            (10, 1 << 20)
+        );
+        let e = cfg(&[("BIND_ADDRESS", "localhost"), ("SOCKET_QUEUE_BYTES", "5")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("BIND_ADDRESS") && e.contains("SOCKET_QUEUE_BYTES"),
+            "{e}"
+        );
     }
 
     #[test]

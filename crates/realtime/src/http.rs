@@ -11,18 +11,17 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
-use supalove_phoenix::{BroadcastBody, UserBroadcast, Vsn};
+use supalove_phoenix::Vsn;
 
 use crate::auth;
-use crate::authz;
-use crate::hub::room_key;
+use crate::rest;
 use crate::socket;
 use crate::state::State;
 
 /// The tenant name official clients and health checks use.
 pub const TENANT: &str = "realtime-dev";
-/// Largest websocket message accepted (official default is 1 MB frames plus headroom).
-const MAX_MESSAGE: usize = 8 * 1024 * 1024;
+/// Largest websocket message accepted: the official `max_frame_size` (R:lib/realtime_web/endpoint.ex:16-42).
+const MAX_MESSAGE: usize = 5_000_000;
 
 /// All routes of the engine.
 pub fn router(state: Arc<State>) -> Router {
@@ -33,9 +32,26 @@ pub fn router(state: Arc<State>) -> Router {
         .route("/healthcheck", get(health))
         .route("/api/tenants/{tenant}/health", get(tenant_health))
         .route("/api/ping", get(ping))
-        .route("/api/broadcast", post(broadcast))
-        .route("/realtime/v1/api/broadcast", post(broadcast))
+        .route("/api/broadcast", post(rest::batch).options(rest::batch))
+        .route(
+            "/realtime/v1/api/broadcast",
+            post(rest::batch).options(rest::batch),
+        )
+        .route(
+            "/api/broadcast/{topic}/events/{event}",
+            post(rest::single).options(rest::single),
+        )
+        .route(
+            "/realtime/v1/api/broadcast/{topic}/events/{event}",
+            post(rest::single).options(rest::single),
+        )
+        .route("/realtime/v1/api/ping", get(ping))
+        .route(
+            "/realtime/v1/api/tenants/{tenant}/health",
+            get(tenant_health),
+        )
         .with_state(state)
+        .fallback(rest::fallback)
 }
 
 fn refuse(status: StatusCode, message: String) -> Response {
@@ -56,11 +72,14 @@ async fn websocket(
         .get("x-api-key")
         .and_then(|v| v.to_str().ok())
         .or_else(|| q.get("apikey").map(String::as_str));
-    // The official server answers every failed connect with 403 before upgrading.
+    // The current official server refuses a bad connect token with 401 and the reason before
+    // upgrading (R:lib/realtime_web/channels/user_socket.ex:149-171); `sb_…` API keys are not
+    // JWTs and get "The token provided is not a valid JWT" (R:…/auth/jwt_verification.ex:69-75).
     let claims = match auth::claims_for(&state.config, token) {
         Ok(c) => c,
-        Err(e) => return refuse(StatusCode::FORBIDDEN, e.to_string()),
+        Err(e) => return refuse(StatusCode::UNAUTHORIZED, auth::connect_error(&e).into()),
     };
+    let token = token.map(str::to_owned);
     let ws = match ws {
         Ok(ws) => ws,
         Err(rejection) => return rejection.into_response(),
@@ -69,7 +88,7 @@ async fn websocket(
     ws.max_message_size(MAX_MESSAGE)
         .read_buffer_size(1024)
         .write_buffer_size(8 * 1024)
-        .on_upgrade(move |socket| socket::serve(state, socket, vsn, claims))
+        .on_upgrade(move |socket| socket::serve(state, socket, vsn, claims, token))
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -134,64 +153,4 @@ async fn tenant_health(
 
 async fn ping() -> Json<Value> {
     Json(json!({ "message": "Success" }))
-}
-
-async fn broadcast(
-    AxState(state): AxState<Arc<State>>,
-    headers: HeaderMap,
-    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
-) -> Response {
-    let Ok(claims) = auth::claims_for(&state.config, bearer(&headers)) else {
-        return refuse(
-            StatusCode::UNAUTHORIZED,
-            "a valid apikey or Bearer token is required".into(),
-        );
-    };
-    let Ok(Json(body)) = body else {
-        return refuse(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "body must be JSON: {\"messages\":[...]}".into(),
-        );
-    };
-    let Some(messages) = body.get("messages").and_then(Value::as_array) else {
-        return refuse(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "`messages` must be an array".into(),
-        );
-    };
-    let mut parsed = Vec::with_capacity(messages.len());
-    for (i, m) in messages.iter().enumerate() {
-        let (Some(topic), Some(event), Some(payload)) = (
-            m.get("topic").and_then(Value::as_str),
-            m.get("event").and_then(Value::as_str),
-            m.get("payload").filter(|p| p.is_object()),
-        ) else {
-            return refuse(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("messages[{i}] needs string `topic`, string `event` and object `payload`"),
-            );
-        };
-        let private = m.get("private").and_then(Value::as_bool).unwrap_or(false);
-        let b = UserBroadcast {
-            join_ref: None,
-            msg_ref: None,
-            topic: format!("realtime:{topic}"),
-            event: event.to_string(),
-            meta: None,
-            body: BroadcastBody::Json(payload.clone()),
-        };
-        parsed.push((private, b));
-    }
-    for (private, b) in &parsed {
-        if *private {
-            // Private rooms take messages only from tokens their policies let write.
-            let name = b.topic.trim_start_matches("realtime:");
-            match authz::permissions(&state.config.db, name, &claims).await {
-                Ok(p) if p.write => {}
-                _ => continue,
-            }
-        }
-        state.hub.broadcast(&room_key(&b.topic, *private), b, None);
-    }
-    StatusCode::ACCEPTED.into_response()
 }

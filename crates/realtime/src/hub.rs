@@ -76,12 +76,22 @@ impl Hub {
     }
 
     /// Relays a user broadcast to a room's members; `from` is skipped unless it asked for self.
-    pub fn broadcast(&self, room: &str, b: &UserBroadcast, from: Option<u64>) -> usize {
+    /// `user_broadcast`: the message came as a binary push or through `httpSend`, so vsn 2.0.0
+    /// members get it as a binary user broadcast (kind 4) and vsn 1.0.0 members as JSON
+    /// (R:lib/realtime_web/channels/realtime_channel/message_dispatcher.ex:162-168).
+    pub fn broadcast(
+        &self,
+        room: &str,
+        b: &UserBroadcast,
+        from: Option<u64>,
+        user_broadcast: bool,
+    ) -> usize {
         let text = b
             .text_payload()
             .map(|payload| SharedFrame::new(Frame::push(b.topic.clone(), "broadcast", payload)));
         let binary = match &b.body {
             BroadcastBody::Binary(_) => encode_user_broadcast(b).map(Arc::new),
+            BroadcastBody::Json(_) if user_broadcast => encode_user_broadcast(b).map(Arc::new),
             BroadcastBody::Json(_) => None,
         };
         let topics = self.topics.read().unwrap_or_else(|e| e.into_inner());
@@ -94,8 +104,8 @@ impl Hub {
                 continue;
             }
             let out = match (&text, &binary, m.mailbox.vsn) {
+                (_, Some(bytes), Vsn::V2) => Out::Binary(bytes.clone()),
                 (Some(f), _, _) => Out::Text(f.clone()),
-                (None, Some(bytes), Vsn::V2) => Out::Binary(bytes.clone()),
                 // Raw-byte broadcasts cannot be expressed in vsn 1.0.0 JSON frames.
                 _ => continue,
             };
@@ -152,8 +162,11 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn member(id: u64, self_broadcast: bool) -> (Member, tokio::sync::mpsc::Receiver<Out>) {
-        let (mailbox, rx, _) = Mailbox::new(id, Vsn::V1, 16);
+    fn member(
+        id: u64,
+        self_broadcast: bool,
+    ) -> (Member, tokio::sync::mpsc::Receiver<crate::outbound::Queued>) {
+        let (mailbox, rx, _) = Mailbox::new(id, Vsn::V1, 16, 1 << 20);
         (
             Member {
                 mailbox,
@@ -181,17 +194,23 @@ mod tests {
         let (b, mut rb) = member(2, true);
         hub.join("realtime:r", a);
         hub.join("realtime:r", b);
-        assert_eq!(hub.broadcast("realtime:r", &bc("realtime:r"), Some(1)), 1);
+        assert_eq!(
+            hub.broadcast("realtime:r", &bc("realtime:r"), Some(1), false),
+            1
+        );
         assert!(ra.try_recv().is_err());
         assert!(rb.try_recv().is_ok());
-        assert_eq!(hub.broadcast("realtime:r", &bc("realtime:r"), Some(2)), 2);
         assert_eq!(
-            hub.broadcast("realtime:other", &bc("realtime:other"), None),
+            hub.broadcast("realtime:r", &bc("realtime:r"), Some(2), false),
+            2
+        );
+        assert_eq!(
+            hub.broadcast("realtime:other", &bc("realtime:other"), None, false),
             0
         );
         // The private room of the same topic is a different room.
         let private = room_key("realtime:r", true);
-        assert_eq!(hub.broadcast(&private, &bc("realtime:r"), None), 0);
+        assert_eq!(hub.broadcast(&private, &bc("realtime:r"), None, false), 0);
     }
 
     #[test]
@@ -202,12 +221,18 @@ mod tests {
         hub.join("realtime:r", a);
         hub.join("realtime:r", b);
         hub.track("realtime:r", "realtime:r", "ka", 1, Map::new());
-        let Ok(Out::Text(f)) = rb.try_recv() else {
+        let Ok(crate::outbound::Queued {
+            out: Out::Text(f), ..
+        }) = rb.try_recv()
+        else {
             panic!("no join diff")
         };
         assert_eq!(f.frame().event, "presence_diff");
         hub.leave("realtime:r", "realtime:r", 1, "ka");
-        let Ok(Out::Text(f)) = rb.try_recv() else {
+        let Ok(crate::outbound::Queued {
+            out: Out::Text(f), ..
+        }) = rb.try_recv()
+        else {
             panic!("no leave diff")
         };
         assert!(f.frame().payload["leaves"]["ka"].is_object());

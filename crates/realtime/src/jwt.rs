@@ -22,9 +22,9 @@ pub enum JwtError {
     /// Signature does not match the project's JWT secret.
     #[error("token signature is invalid")]
     Signature,
-    /// `exp` is in the past.
-    #[error("token has expired")]
-    Expired,
+    /// `exp` is in the past (by this many seconds).
+    #[error("token has expired {0} seconds ago")]
+    Expired(i64),
     /// A required claim is missing.
     #[error("token is missing the `{0}` claim")]
     MissingClaim(&'static str),
@@ -79,7 +79,7 @@ pub fn verify(token: &str, secret: &[u8], now: i64) -> Result<Claims, JwtError> 
         .and_then(|v| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)))
         .ok_or(JwtError::MissingClaim("exp"))?;
     if exp <= now {
-        return Err(JwtError::Expired);
+        return Err(JwtError::Expired(now - exp));
     }
     let role = raw
         .get("role")
@@ -135,7 +135,7 @@ mod tests {
     #[test]
     fn refuses_bad_tokens() {
         let t = sign_hs256(&json!({"role":"anon","exp":2000}), SECRET);
-        assert_eq!(verify(&t, SECRET, 3000), Err(JwtError::Expired));
+        assert_eq!(verify(&t, SECRET, 3000), Err(JwtError::Expired(1000)));
         assert_eq!(verify(&t, b"other", 1000), Err(JwtError::Signature));
         assert_eq!(verify("", SECRET, 0), Err(JwtError::Missing));
         assert_eq!(verify("a.b", SECRET, 0), Err(JwtError::Malformed));

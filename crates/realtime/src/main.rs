@@ -20,12 +20,17 @@ async fn main() -> anyhow::Result<()> {
             std::process::exit(2);
         }
     };
-    tracing::info!(port = config.port, mode = ?config.mode, slot = %config.slot_name,
+    tracing::info!(bind = %config.limits.bind, port = config.port, mode = ?config.mode, slot = %config.slot_name,
         temporary_slot = config.temporary_slot, secure_channels = config.secure_channels,
         "starting supalove-realtime");
-    let listener = TcpListener::bind(("0.0.0.0", config.port))
+    let listener = TcpListener::bind((config.limits.bind, config.port))
         .await
-        .with_context(|| format!("cannot listen on port {}", config.port))?;
+        .with_context(|| {
+            format!(
+                "cannot listen on {}:{} (check PORT and BIND_ADDRESS)",
+                config.limits.bind, config.port
+            )
+        })?;
     let mut engine = Engine::start(config, listener)?;
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("cannot install the SIGTERM handler")?;

@@ -7,26 +7,37 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
-use supalove_phoenix::serializer::{decode_binary, decode_text};
-use supalove_phoenix::{Decoded, Frame, Vsn};
+use supalove_phoenix::serializer::{decode_binary_frame, decode_text_exact};
+use supalove_phoenix::{Frame, Vsn};
 use tokio::sync::mpsc;
 
-use crate::channel::Session;
+use crate::channel::{Inbound, Session};
 use crate::jwt::Claims;
-use crate::outbound::{Drops, Mailbox, Out, SharedFrame};
+use crate::outbound::{Drops, Mailbox, Out, Queued, SharedFrame};
 use crate::state::State;
 
 /// A socket without inbound traffic for this long is closed (Phoenix's default).
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Serves an upgraded websocket until it closes.
-pub async fn serve(state: Arc<State>, ws: WebSocket, vsn: Vsn, claims: Claims) {
+pub async fn serve(
+    state: Arc<State>,
+    ws: WebSocket,
+    vsn: Vsn,
+    claims: Claims,
+    token: Option<String>,
+) {
     let id = state.next_socket.fetch_add(1, Ordering::Relaxed);
     state.sockets.fetch_add(1, Ordering::Relaxed);
     let (sink, mut stream) = ws.split();
-    let (mailbox, rx, drops) = Mailbox::new(id, vsn, state.config.socket_queue);
+    let (mailbox, rx, drops) = Mailbox::new(
+        id,
+        vsn,
+        state.config.socket_queue,
+        state.config.limits.socket_queue_bytes,
+    );
     let writer = tokio::spawn(write_loop(sink, rx, drops, vsn));
-    let mut session = Session::new(state.clone(), mailbox.clone(), claims);
+    let mut session = Session::new(state.clone(), mailbox.clone(), claims, token);
     loop {
         let expiry = session.next_expiry();
         let msg = tokio::select! {
@@ -39,8 +50,10 @@ pub async fn serve(state: Arc<State>, ws: WebSocket, vsn: Vsn, claims: Claims) {
                 break;
             }
             Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(Message::Close(_)))) => break,
-            Ok(Some(Ok(Message::Text(t)))) => decode_text(vsn, t.as_str()).map(Decoded::Text),
-            Ok(Some(Ok(Message::Binary(b)))) => decode_binary(vsn, &b).map(Decoded::UserBroadcast),
+            Ok(Some(Ok(Message::Text(t)))) => {
+                decode_text_exact(vsn, t.as_str()).map(|(f, refs)| Inbound::Text(f, refs))
+            }
+            Ok(Some(Ok(Message::Binary(b)))) => decode_binary_frame(vsn, &b).map(Inbound::Binary),
             Ok(Some(Ok(_))) => continue,
         };
         match decoded {
@@ -50,10 +63,9 @@ pub async fn serve(state: Arc<State>, ws: WebSocket, vsn: Vsn, claims: Claims) {
                 }
             }
             Err(e) => {
-                // A malformed frame ends this socket only; everybody else carries on.
-                tracing::info!(socket = id, error = %e, "malformed frame; closing socket");
-                mailbox.send(Out::Close).await;
-                break;
+                // Like the official socket (R:lib/realtime_web/socket.ex:48-67): logged as
+                // MalformedWebSocketMessage and ignored; the socket and its channels carry on.
+                tracing::info!(socket = id, error = %e, "MalformedWebSocketMessage: frame ignored");
             }
         }
     }
@@ -67,12 +79,13 @@ pub async fn serve(state: Arc<State>, ws: WebSocket, vsn: Vsn, claims: Claims) {
 
 async fn write_loop(
     mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
-    mut rx: mpsc::Receiver<Out>,
+    mut rx: mpsc::Receiver<Queued>,
     drops: Arc<Drops>,
     vsn: Vsn,
 ) {
-    while let Some(out) = rx.recv().await {
-        let msg = match out {
+    while let Some(item) = rx.recv().await {
+        drops.release(&item);
+        let msg = match item.out {
             Out::Text(f) => Message::Text(f.text(vsn).to_owned().into()),
             Out::Binary(b) => Message::Binary(b.as_ref().clone().into()),
             Out::Close => {

@@ -200,6 +200,10 @@ impl PgCluster {
             temporary_slot: true,
             socket_queue: crate::outbound::QUEUE_CAPACITY,
             streaming: true,
+            limits: crate::config::Limits {
+                bind: std::net::Ipv4Addr::LOCALHOST.into(),
+                ..Default::default()
+            },
         }
     }
 }

@@ -9,34 +9,6 @@ use support::*;
 use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::test]
-async fn malformed_frames_close_only_their_socket() {
-    let (_pg, e) = setup(ReplicationMode::Rls).await;
-    let mut good = connect(&e, &token("anon"), Vsn::V2).await;
-    good.join("realtime:r", json!({})).await;
-    for bad in [
-        Message::Text("{not json".into()),
-        Message::Binary(vec![3, 200, 1].into()),
-        Message::Text(r#"{"topic":"x"}"#.into()),
-    ] {
-        let mut evil = connect(&e, &token("anon"), Vsn::V2).await;
-        evil.join("realtime:r", json!({})).await;
-        evil.send_raw(bad).await;
-        while evil.next().await.is_some() {}
-    }
-    // A bad payload for a joined channel crashes only that channel (phx_error).
-    good.push(
-        "realtime:r",
-        "presence",
-        json!({"event": "dance"}),
-        Some("j1"),
-    )
-    .await;
-    good.expect("realtime:r", "phx_error").await;
-    let r = good.push("phoenix", "heartbeat", json!({}), None).await;
-    assert_eq!(good.reply(&r).await.payload["status"], "ok");
-}
-
-#[tokio::test]
 async fn slow_consumers_lose_messages_others_do_not() {
     let pg = cluster().await;
     let mut cfg = pg.engine_config(SECRET, ReplicationMode::Rls);
@@ -113,10 +85,10 @@ async fn random_garbage_never_takes_the_server_down() {
         };
         evil.send_raw(msg).await;
         let r = evil.push("phoenix", "heartbeat", json!({}), None).await;
-        // Either the socket was closed for the bad frame or it still answers: never a hang.
+        // Bad frames are ignored (see tests/wire.rs): the socket always still answers.
         loop {
             match evil.next().await {
-                None => break,
+                None => panic!("socket closed after a bad frame"),
                 Some(Incoming::Text(f)) if f.msg_ref.as_deref() == Some(r.as_str()) => break,
                 Some(_) => continue,
             }

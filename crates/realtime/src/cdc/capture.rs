@@ -37,6 +37,31 @@ pub struct CaptureStatus {
     pub method: String,
 }
 
+/// First reconnect delay after capture was lost; doubles per failed try up to `MAX_BACKOFF`
+/// and starts over once capture was live again.
+const INITIAL_BACKOFF: Duration = Duration::from_millis(200);
+
+/// What capture has delivered, kept across reconnects so that a durable slot resumes exactly
+/// where dispatch stopped (no change twice, none missed) and a gap can be reported.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Commit LSN of the last transaction fully dispatched.
+    done_lsn: u64,
+    /// The transaction being dispatched and how many of its changes went out.
+    partial: Option<(u64, usize)>,
+    /// When capture was lost after having been live, until it is live again.
+    lost_at: Option<String>,
+}
+
+/// The current time as the engine writes timestamps (`2024-01-02T03:04:05.678Z`).
+pub fn now_text() -> String {
+    const PG_EPOCH_OFFSET_US: i64 = 946_684_800_000_000;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64);
+    pgoutput::format_commit_ts(now - PG_EPOCH_OFFSET_US)
+}
+
 /// Opens a plain connection to the configured database.
 pub async fn connect(db: &DbConfig, app: &str) -> Result<Client, tokio_postgres::Error> {
     let mut cfg = tokio_postgres::Config::new();
@@ -58,24 +83,23 @@ pub async fn connect(db: &DbConfig, app: &str) -> Result<Client, tokio_postgres:
 
 /// Runs capture forever: connect, ensure the slot, poll, and on any failure back off and retry.
 pub async fn run(state: Arc<State>, status: watch::Sender<CaptureStatus>) {
-    let mut backoff = Duration::from_millis(200);
-    let mut reconnects = 0u64;
-    // Until capture was live once, the database is most likely still starting next to us (the
-    // engine and Postgres start together in a project's stack): retry briskly then, so capture
-    // goes live within ~100 ms of the database, and back off only after that.
-    let mut ever_live = false;
+    let mut retry = Retry::default();
+    let mut progress = Progress::default();
     loop {
-        let err = match session(&state, &status, reconnects).await {
+        let err = match session(&state, &status, retry.reconnects, &mut progress).await {
             Ok(()) => return,
             Err(e) => e,
         };
-        ever_live |= status.borrow().live;
+        let was_live = status.borrow().live;
+        if was_live {
+            // Remember since when changes may be lost, until capture is live again.
+            progress.lost_at.get_or_insert_with(now_text);
+        }
         *state.db.write().unwrap_or_else(|e| e.into_inner()) = None;
-        let starting = !ever_live && reconnects < STARTUP_TRIES;
-        let delay = if starting { STARTUP_RETRY } else { backoff };
+        let (delay, starting) = retry.after_failure(was_live);
         if !starting {
             tracing::warn!(error = %err, retry_in_ms = delay.as_millis() as u64, "change capture down; reconnecting");
-        } else if reconnects == 0 {
+        } else if retry.reconnects == 0 {
             tracing::info!(error = %err, "waiting for the database to accept connections");
         } else {
             tracing::debug!(error = %err, "database not ready yet");
@@ -86,13 +110,48 @@ pub async fn run(state: Arc<State>, status: watch::Sender<CaptureStatus>) {
             s.last_error = Some(err.clone());
         });
         tokio::time::sleep(delay).await;
-        if !starting {
-            backoff = (backoff * 2).min(MAX_BACKOFF);
+        retry.reconnects += 1;
+        if status.borrow().reconnects != retry.reconnects {
+            status.send_modify(|s| s.reconnects = retry.reconnects);
         }
-        reconnects += 1;
-        if status.borrow().reconnects != reconnects {
-            status.send_modify(|s| s.reconnects = reconnects);
+    }
+}
+
+/// The reconnect policy. Until capture was live once, the database is most likely still
+/// starting next to us (the engine and Postgres start together in a project's stack): retry
+/// briskly then, so capture goes live within ~100 ms of the database. After that, exponential
+/// backoff that starts over at `INITIAL_BACKOFF` each time capture had been live again.
+#[derive(Debug)]
+struct Retry {
+    backoff: Duration,
+    ever_live: bool,
+    reconnects: u64,
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Retry {
+            backoff: INITIAL_BACKOFF,
+            ever_live: false,
+            reconnects: 0,
         }
+    }
+}
+
+impl Retry {
+    /// The delay before the next try after a failed session, and whether we are still in
+    /// the start-up phase.
+    fn after_failure(&mut self, was_live: bool) -> (Duration, bool) {
+        self.ever_live |= was_live;
+        if was_live {
+            self.backoff = INITIAL_BACKOFF;
+        }
+        if !self.ever_live && self.reconnects < STARTUP_TRIES {
+            return (STARTUP_RETRY, true);
+        }
+        let delay = self.backoff;
+        self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+        (delay, false)
     }
 }
 
@@ -100,6 +159,7 @@ async fn session(
     state: &Arc<State>,
     status: &watch::Sender<CaptureStatus>,
     reconnects: u64,
+    progress: &mut Progress,
 ) -> Result<(), String> {
     let cfg: &Config = &state.config;
     let mut client = connect(&cfg.db, "supalove-realtime-capture")
@@ -117,7 +177,7 @@ async fn session(
         tracing::warn!(error = %e, "cannot create realtime.messages; private channels will be refused");
     }
     if cfg.streaming {
-        match stream(state, status, &mut client, reconnects).await {
+        match stream(state, status, &mut client, reconnects, progress).await {
             Err(Failure::Setup(why)) => {
                 tracing::warn!(error = %why, poll_ms = cfg.poll_interval.as_millis() as u64,
                     "streaming replication unavailable; polling the slot instead");
@@ -126,7 +186,7 @@ async fn session(
             Ok(()) => return Ok(()),
         }
     }
-    poll(state, status, &mut client, reconnects).await
+    poll(state, status, &mut client, reconnects, progress).await
 }
 
 enum Failure {
@@ -136,7 +196,15 @@ enum Failure {
     Lost(String),
 }
 
-fn go_live(status: &watch::Sender<CaptureStatus>, how: &str, cfg: &Config, reconnects: u64) {
+async fn go_live(
+    state: &State,
+    status: &watch::Sender<CaptureStatus>,
+    how: &str,
+    reconnects: u64,
+    created_slot: bool,
+    progress: &mut Progress,
+) {
+    let cfg = &state.config;
     tracing::info!(slot = %cfg.slot_name, temporary = cfg.temporary_slot, how, reconnects, "change capture live");
     status.send_modify(|s| {
         s.live = true;
@@ -144,6 +212,53 @@ fn go_live(status: &watch::Sender<CaptureStatus>, how: &str, cfg: &Config, recon
         s.last_error = None;
         s.method = how.to_string();
     });
+    let Some(since) = progress.lost_at.take() else {
+        return;
+    };
+    if created_slot {
+        let until = now_text();
+        tracing::warn!(
+            since,
+            until,
+            "replication slot created again; changes in between may be missed"
+        );
+        tell_gap(state, &since, &until).await;
+    } else {
+        tracing::info!(since, "resumed from the durable slot; no change missed");
+    }
+}
+
+/// Tells every channel with postgres_changes that changes committed between `since` and
+/// `until` may not have reached it (the slot that held them was gone).
+async fn tell_gap(state: &State, since: &str, until: &str) {
+    let hint = if state.config.temporary_slot {
+        "the connection to the database was lost and the temporary replication slot was created \
+         again; set TEMPORARY_SLOT=false to resume without loss"
+    } else {
+        "the replication slot was gone and had to be created again"
+    };
+    let message =
+        format!("Changes committed between {since} and {until} may have been missed: {hint}");
+    for ch in state.subs.snapshot() {
+        let frame = supalove_phoenix::Frame::push(
+            ch.topic.clone(),
+            "system",
+            serde_json::json!({
+                "extension": "postgres_changes",
+                "status": "error",
+                "message": message,
+                "channel": ch.topic.strip_prefix("realtime:").unwrap_or(&ch.topic),
+            }),
+        );
+        let refs = supalove_phoenix::Refs {
+            join_ref: ch.join_ref.clone(),
+            msg_ref: serde_json::Value::Null,
+        };
+        let out = crate::outbound::Out::Text(crate::outbound::SharedFrame::with_refs(frame, refs));
+        ch.mailbox
+            .offer_patient(&ch.topic, out, super::dispatch::SLOW_CLIENT_GRACE)
+            .await;
+    }
 }
 
 /// Durable slots keep changes until someone listens (e.g. clients reconnecting after an
@@ -159,15 +274,16 @@ async fn stream(
     status: &watch::Sender<CaptureStatus>,
     client: &mut Client,
     reconnects: u64,
+    progress: &mut Progress,
 ) -> Result<(), Failure> {
     let cfg = &state.config;
     let mut repl = ReplicationConn::connect(&cfg.db)
         .await
         .map_err(|e| Failure::Setup(e.to_string()))?;
-    if !slot_exists(client, &cfg.slot_name, cfg.temporary_slot)
+    let created = !slot_exists(client, &cfg.slot_name, cfg.temporary_slot)
         .await
-        .map_err(Failure::Lost)?
-    {
+        .map_err(Failure::Lost)?;
+    if created {
         let temp = if cfg.temporary_slot { "TEMPORARY " } else { "" };
         repl.command(&format!(
             "CREATE_REPLICATION_SLOT \"{}\" {temp}LOGICAL pgoutput NOEXPORT_SNAPSHOT",
@@ -176,7 +292,7 @@ async fn stream(
         .await
         .map_err(|e| Failure::Setup(e.to_string()))?;
     }
-    go_live(status, "streaming", cfg, reconnects);
+    go_live(state, status, "streaming", reconnects, created, progress).await;
     wait_for_listeners(state).await;
     repl.start(&cfg.slot_name, PUBLICATION)
         .await
@@ -185,6 +301,7 @@ async fn stream(
     let mut confirmed = 0u64;
     let mut processed = 0u64;
     let mut in_tx = false;
+    let mut tx = TxCursor::default();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         let frame = tokio::select! {
@@ -206,11 +323,19 @@ async fn stream(
                         _ => {}
                     }
                     let commit = !in_tx;
-                    dispatcher
-                        .handle(client, msg, &state.subs)
-                        .await
-                        .map_err(|e| Failure::Lost(describe(e)))?;
+                    if tx.admit(&msg, progress) {
+                        let change = is_change(&msg);
+                        dispatcher
+                            .handle(client, msg, &state.subs)
+                            .await
+                            .map_err(|e| Failure::Lost(describe(e)))?;
+                        if change {
+                            progress.partial = Some((tx.lsn, tx.changes));
+                        }
+                    }
                     if commit {
+                        progress.done_lsn = progress.done_lsn.max(tx.lsn);
+                        progress.partial = None;
                         processed = processed.max(wal_start);
                     }
                 }
@@ -238,9 +363,11 @@ async fn poll(
     status: &watch::Sender<CaptureStatus>,
     client: &mut Client,
     reconnects: u64,
+    progress: &mut Progress,
 ) -> Result<(), String> {
     let cfg = &state.config;
-    if !slot_exists(client, &cfg.slot_name, cfg.temporary_slot).await? {
+    let created = !slot_exists(client, &cfg.slot_name, cfg.temporary_slot).await?;
+    if created {
         client
             .execute(
                 "select pg_create_logical_replication_slot($1, 'pgoutput', $2)",
@@ -249,7 +376,7 @@ async fn poll(
             .await
             .map_err(describe)?;
     }
-    go_live(status, "polling", cfg, reconnects);
+    go_live(state, status, "polling", reconnects, created, progress).await;
     let mut dispatcher = Dispatcher::new(cfg.mode);
     let poll = client
         .prepare(&format!(
@@ -279,6 +406,50 @@ async fn poll(
         }
         if got == 0 {
             tokio::time::sleep(cfg.poll_interval).await;
+        }
+    }
+}
+
+fn is_change(msg: &pgoutput::Message) -> bool {
+    matches!(
+        msg,
+        pgoutput::Message::Insert { .. }
+            | pgoutput::Message::Update { .. }
+            | pgoutput::Message::Delete { .. }
+    )
+}
+
+/// Position inside the transaction being streamed, to skip what a previous connection
+/// already dispatched when a durable slot sends it again.
+#[derive(Debug, Default)]
+struct TxCursor {
+    lsn: u64,
+    changes: usize,
+    skip: usize,
+}
+
+impl TxCursor {
+    /// Whether `msg` must be dispatched (false for changes delivered before a reconnect).
+    fn admit(&mut self, msg: &pgoutput::Message, progress: &Progress) -> bool {
+        match msg {
+            pgoutput::Message::Begin { final_lsn, .. } => {
+                self.lsn = *final_lsn;
+                self.changes = 0;
+                self.skip = if *final_lsn <= progress.done_lsn {
+                    usize::MAX
+                } else {
+                    match progress.partial {
+                        Some((lsn, n)) if lsn == *final_lsn => n,
+                        _ => 0,
+                    }
+                };
+                true
+            }
+            m if is_change(m) => {
+                self.changes += 1;
+                self.changes > self.skip
+            }
+            _ => true,
         }
     }
 }
@@ -323,5 +494,32 @@ pub fn describe(e: tokio_postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => format!("{}: {}", db.severity(), db.message()),
         None => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_starts_over_after_each_live_period() {
+        let mut r = Retry::default();
+        // Start-up: brisk retries while the database was never reachable.
+        assert_eq!(r.after_failure(false), (STARTUP_RETRY, true));
+        // Three outages, each after capture was live again: the same short first delays.
+        for _ in 0..3 {
+            let delays: Vec<Duration> = [true, false, false]
+                .iter()
+                .map(|live| r.after_failure(*live).0)
+                .collect();
+            assert_eq!(
+                delays,
+                [INITIAL_BACKOFF, INITIAL_BACKOFF * 2, INITIAL_BACKOFF * 4]
+            );
+        }
+        for _ in 0..20 {
+            r.after_failure(false);
+        }
+        assert_eq!(r.after_failure(false).0, MAX_BACKOFF);
     }
 }

@@ -14,6 +14,9 @@ use super::values::to_json;
 use crate::config::ReplicationMode;
 use crate::outbound::{Out, SharedFrame};
 
+/// How long capture waits for a subscriber with a full queue before dropping its messages.
+pub const SLOW_CLIENT_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Records above this many bytes are sent with only their small values (`Error 413`).
 pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
 
@@ -60,7 +63,7 @@ impl Dispatcher {
         registry: &Registry,
     ) -> Result<usize, tokio_postgres::Error> {
         let change = match msg {
-            Message::Begin { commit_ts } => {
+            Message::Begin { commit_ts, .. } => {
                 self.commit_ts = commit_ts;
                 return Ok(0);
             }
@@ -145,11 +148,14 @@ impl Dispatcher {
                     (allowed, errors)
                 }
             };
-            let check = (self.mode == ReplicationMode::Rls
+            // Roles that bypass RLS see every committed change exactly: no re-read that a later
+            // DELETE in the stream could turn into "not visible".
+            let needs_check = self.mode == ReplicationMode::Rls
                 && rel.rls_enabled
                 && change.kind != "DELETE"
-                && errors.is_empty())
-            .then(|| Check {
+                && errors.is_empty()
+                && !self.privileges.bypasses_rls(client, &ch.role).await;
+            let check = needs_check.then(|| Check {
                 role: ch.role.clone(),
                 claims: ch.claims.clone(),
                 sub: ch.sub.clone(),
@@ -189,7 +195,11 @@ impl Dispatcher {
                     SharedFrame::new(Frame::push(ch.topic.clone(), "postgres_changes", payload))
                 })
                 .clone();
-            if ch.mailbox.offer(&ch.topic, Out::Text(frame)) {
+            if ch
+                .mailbox
+                .offer_patient(&ch.topic, Out::Text(frame), SLOW_CLIENT_GRACE)
+                .await
+            {
                 sent += 1;
             }
         }

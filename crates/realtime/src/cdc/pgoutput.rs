@@ -60,6 +60,8 @@ pub struct Relation {
 pub enum Message {
     /// Transaction start, with its commit timestamp (µs since 2000-01-01).
     Begin {
+        /// LSN of the transaction's commit record (identifies the transaction in the stream).
+        final_lsn: u64,
         /// Commit timestamp.
         commit_ts: i64,
     },
@@ -162,10 +164,13 @@ pub fn decode(bytes: &[u8]) -> Result<Message, PgOutputError> {
     let tag = c.u8()?;
     Ok(match tag {
         b'B' => {
-            let _final_lsn = c.i64()?;
+            let final_lsn = c.i64()? as u64;
             let commit_ts = c.i64()?;
             let _xid = c.u32()?;
-            Message::Begin { commit_ts }
+            Message::Begin {
+                final_lsn,
+                commit_ts,
+            }
         }
         b'C' => {
             let _flags = c.u8()?;

@@ -50,6 +50,8 @@ pub struct ChannelSubs {
     pub role: String,
     /// Validated bindings in client order.
     pub bindings: Vec<Binding>,
+    /// The channel's join ref as the client sent it (for `system` pushes).
+    pub join_ref: Value,
 }
 
 /// Claims refreshed before a channel's subscriptions were registered.
@@ -158,6 +160,7 @@ mod tests {
             schema: None,
             table: None,
             filter: None,
+            select: None,
             raw,
         }
     }
@@ -176,7 +179,7 @@ mod tests {
     #[test]
     fn refresh_before_registration_is_not_lost() {
         let reg = Registry::default();
-        let (mailbox, _rx, _) = Mailbox::new(7, supalove_phoenix::Vsn::V1, 16);
+        let (mailbox, _rx, _) = Mailbox::new(7, supalove_phoenix::Vsn::V1, 16, 1 << 20);
         let claims = json!({"role": "authenticated", "sub": "u1"})
             .as_object()
             .unwrap()
@@ -190,6 +193,7 @@ mod tests {
             sub: String::new(),
             role: "anon".into(),
             bindings: Vec::new(),
+            join_ref: Value::Null,
         });
         let got = reg.snapshot();
         assert_eq!(

@@ -120,9 +120,35 @@ type Cached = (Instant, Arc<Vec<bool>>);
 #[derive(Debug, Default)]
 pub struct Privileges {
     cache: HashMap<(String, u32), Cached>,
+    bypass: HashMap<String, (Instant, bool)>,
 }
 
 impl Privileges {
+    /// Whether `role` bypasses row-level security (superuser or BYPASSRLS, e.g.
+    /// `service_role`): its changes need no RLS check, so none can be withheld.
+    pub async fn bypasses_rls(&mut self, client: &Client, role: &str) -> bool {
+        if let Some((at, v)) = self.bypass.get(role) {
+            if at.elapsed() < PRIVILEGE_TTL {
+                return *v;
+            }
+        }
+        let v = match client
+            .query_opt(
+                "select rolsuper or rolbypassrls from pg_roles where rolname = $1",
+                &[&role],
+            )
+            .await
+        {
+            Ok(row) => row.is_some_and(|r| r.get::<_, bool>(0)),
+            Err(e) => {
+                tracing::warn!(role, error = %e, "cannot read role attributes");
+                false
+            }
+        };
+        self.bypass.insert(role.to_string(), (Instant::now(), v));
+        v
+    }
+
     /// Which columns of `rel` the role may select (all false if the role does not exist).
     pub async fn columns(&mut self, client: &Client, role: &str, rel: &RelInfo) -> Arc<Vec<bool>> {
         let key = (role.to_string(), rel.id);

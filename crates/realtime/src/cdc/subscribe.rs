@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use supalove_phoenix::{Frame, PostgresChangeParams};
+use supalove_phoenix::{Frame, PostgresChangeParams, Refs};
 use tokio_postgres::Client;
 
 use super::capture::{describe, PUBLICATION};
@@ -12,6 +12,7 @@ use super::filter::Filter;
 use super::registry::{Binding, ChannelSubs};
 use super::relations::quote_ident;
 use crate::config::ReplicationMode;
+use crate::outbound::{Out, SharedFrame};
 use crate::state::State;
 
 /// Why a binding cannot be subscribed.
@@ -40,17 +41,22 @@ pub struct Request {
     pub params: Vec<(u32, PostgresChangeParams)>,
     /// Channel name without the `realtime:` prefix.
     pub channel: String,
-    /// Join ref to stamp on system pushes.
-    pub join_ref: Option<String>,
+    /// Join ref to stamp on system pushes, as the client sent it.
+    pub join_ref: Value,
 }
 
-fn system(req: &Request, status: &str, message: String) -> Frame {
-    Frame::push(
+/// A channel push `[join_ref, null, topic, "system", …]`.
+fn system(req: &Request, status: &str, message: String) -> Out {
+    let frame = Frame::push(
         req.subs.topic.clone(),
         "system",
         json!({ "extension": "postgres_changes", "status": status, "message": message, "channel": req.channel }),
-    )
-    .with_join_ref(req.join_ref.clone())
+    );
+    let refs = Refs {
+        join_ref: req.join_ref.clone(),
+        msg_ref: Value::Null,
+    };
+    Out::Text(SharedFrame::with_refs(frame, refs))
 }
 
 /// Waits for live capture, validates once and registers the bindings.
@@ -83,7 +89,7 @@ pub async fn attach(state: &Arc<State>, req: &Request) -> Result<(), String> {
 }
 
 /// The `system` message a channel gets once its bindings are attached.
-pub fn subscribed_message(req: &Request) -> Frame {
+pub fn subscribed_message(req: &Request) -> Out {
     system(req, "ok", "Subscribed to PostgreSQL".into())
 }
 
@@ -103,14 +109,14 @@ pub async fn run(state: Arc<State>, req: Request) {
                 "error",
                 format!("Subscribing to PostgreSQL failed: {why}; retrying"),
             );
-            if !req.subs.mailbox.send_frame(msg).await {
+            if !req.subs.mailbox.send(msg).await {
                 return;
             }
             continue;
         }
         match attach_once(&state, &req).await {
             Ok(()) => {
-                req.subs.mailbox.send_frame(subscribed_message(&req)).await;
+                req.subs.mailbox.send(subscribed_message(&req)).await;
                 return;
             }
             Err(Failure::Invalid(why)) => {
@@ -119,7 +125,7 @@ pub async fn run(state: Arc<State>, req: Request) {
                     "error",
                     format!("Subscribing to PostgreSQL failed: {why}"),
                 );
-                req.subs.mailbox.send_frame(msg).await;
+                req.subs.mailbox.send(msg).await;
                 return;
             }
             Err(Failure::Database(why)) => {
@@ -128,7 +134,7 @@ pub async fn run(state: Arc<State>, req: Request) {
                     "error",
                     format!("Subscribing to PostgreSQL failed: {why}"),
                 );
-                if !req.subs.mailbox.send_frame(msg).await {
+                if !req.subs.mailbox.send(msg).await {
                     return;
                 }
                 tokio::time::sleep(Duration::from_secs(5)).await;

@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use supalove_phoenix::{Frame, JoinConfig};
+use supalove_phoenix::{Frame, JoinConfig, Refs};
 
-use super::{channel_name, Joined, Session};
+use super::{channel_name, refs, Joined, Session};
 use crate::auth;
 use crate::authz;
 use crate::cdc::registry::{binding_id, ChannelSubs};
@@ -15,27 +15,48 @@ use crate::hub::{room_key, Member};
 
 impl Session {
     /// Handles `phx_join`: replies, registers the member and starts postgres_changes.
-    pub(super) async fn join(&mut self, frame: &Frame, config: JoinConfig, token: Option<String>) {
+    pub(super) async fn join(
+        &mut self,
+        frame: &Frame,
+        r: Refs,
+        config: JoinConfig,
+        access_token: Option<String>,
+        user_token: Option<String>,
+    ) {
         let topic = frame.topic.clone();
-        if !topic.starts_with("realtime:") || channel_name(&topic).is_empty() {
-            self.reply(frame, "error", json!({ "reason": "unmatched topic" }))
+        // P:lib/phoenix/socket.ex:771-788: joining a joined topic closes the old channel first.
+        if self.joined.contains_key(&topic) {
+            self.close_channel(&topic, true).await;
+        }
+        if channel_name(&topic).is_empty() {
+            // R:lib/realtime_web/channels/realtime_channel.ex:41-45.
+            let reason = "TopicNameRequired: You must provide a topic name";
+            self.reply(frame, &r, "error", json!({ "reason": reason }))
                 .await;
             return;
         }
-        let claims = match token {
+        // R:…/realtime_channel.ex:781-802: an `sb_…` API key as access token means the
+        // connect token; otherwise user_token, then access_token, then the connect token.
+        let api_key = access_token
+            .as_deref()
+            .or(user_token.as_deref())
+            .is_some_and(|t| t.starts_with("sb_"));
+        let token = if api_key {
+            None
+        } else {
+            user_token.or(access_token)
+        };
+        let (claims, token) = match token {
             Some(t) => match auth::claims_for(&self.state.config, Some(&t)) {
-                Ok(c) => c,
+                Ok(c) => (c, Some(t)),
                 Err(e) => {
-                    self.reply(
-                        frame,
-                        "error",
-                        json!({ "reason": format!("Invalid token: {e}") }),
-                    )
-                    .await;
+                    let reason = auth::join_reason(&e);
+                    self.reply(frame, &r, "error", json!({ "reason": reason }))
+                        .await;
                     return;
                 }
             },
-            None => self.socket_claims.clone(),
+            None => (self.socket_claims.clone(), self.socket_token.clone()),
         };
         let perms = if config.private {
             match authz::permissions(&self.state.config.db, channel_name(&topic), &claims).await {
@@ -45,14 +66,14 @@ impl Session {
                         "Unauthorized: You do not have permissions to read from this Channel topic: {}",
                         channel_name(&topic)
                     );
-                    self.reply(frame, "error", json!({ "reason": reason }))
+                    self.reply(frame, &r, "error", json!({ "reason": reason }))
                         .await;
                     return;
                 }
                 Err(e) => {
-                    let reason =
-                        format!("Unauthorized: cannot check private channel permissions: {e}");
-                    self.reply(frame, "error", json!({ "reason": reason }))
+                    tracing::warn!(error = %e, "UnableToSetPolicies");
+                    let reason = "Realtime was unable to connect to the project database";
+                    self.reply(frame, &r, "error", json!({ "reason": reason }))
                         .await;
                     return;
                 }
@@ -60,9 +81,6 @@ impl Session {
         } else {
             authz::PUBLIC
         };
-        if self.joined.contains_key(&topic) {
-            self.close_channel(&topic, true).await;
-        }
         let ids: Vec<(u32, supalove_phoenix::PostgresChangeParams)> = config
             .postgres_changes
             .iter()
@@ -90,10 +108,11 @@ impl Session {
                     .to_string(),
                 role: claims.role.clone(),
                 bindings: Vec::new(),
+                join_ref: r.join_ref.clone(),
             },
             params: ids,
             channel: channel_name(&topic).to_string(),
-            join_ref: frame.join_ref.clone(),
+            join_ref: r.join_ref.clone(),
         });
         let options = &config.postgres_changes_options;
         let mut attached = false;
@@ -111,13 +130,13 @@ impl Session {
                     ),
                 };
             if let Some(reason) = reason {
-                self.reply(frame, "error", json!({ "reason": reason }))
+                self.reply(frame, &r, "error", json!({ "reason": reason }))
                     .await;
                 return;
             }
             attached = true;
         }
-        self.reply(frame, "ok", json!({ "postgres_changes": echoed }))
+        self.reply(frame, &r, "ok", json!({ "postgres_changes": echoed }))
             .await;
         let presence_key = if config.presence.key.is_empty() {
             uuid::Uuid::new_v4().to_string()
@@ -130,14 +149,13 @@ impl Session {
         };
         let room = room_key(&topic, config.private);
         let presence = self.state.hub.join(&room, member);
-        let state_push = Frame::push(topic.clone(), "presence_state", presence)
-            .with_join_ref(frame.join_ref.clone());
-        self.mailbox.send_frame(state_push).await;
+        let state_push = Frame::push(topic.clone(), "presence_state", presence);
+        self.mailbox
+            .send_with_refs(state_push, refs(r.join_ref.clone(), Value::Null))
+            .await;
         let subscriber = match req {
             Some(req) if attached => {
-                self.mailbox
-                    .send_frame(subscribe::subscribed_message(&req))
-                    .await;
+                self.mailbox.send(subscribe::subscribed_message(&req)).await;
                 None
             }
             Some(req) => Some(tokio::spawn(subscribe::run(self.state.clone(), req))),
@@ -146,7 +164,9 @@ impl Session {
         self.joined.insert(
             topic,
             Joined {
-                join_ref: frame.join_ref.clone(),
+                join_ref: r.join_ref,
+                token,
+                tracked: None,
                 room,
                 perms,
                 config,

@@ -146,6 +146,40 @@ impl Client {
         r
     }
 
+    /// Sends a raw text frame.
+    pub async fn send_text(&mut self, text: &str) {
+        self.send_raw(Message::Text(text.to_string().into())).await;
+    }
+
+    /// Next text frame as raw JSON (refs keep their types), skipping binary frames.
+    pub async fn next_json(&mut self) -> Value {
+        tokio::time::timeout(HANG_GUARD, async {
+            loop {
+                match self.ws.next().await {
+                    Some(Ok(Message::Text(t))) => {
+                        return serde_json::from_str(t.as_str()).expect("server sends JSON")
+                    }
+                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => {
+                        panic!("socket closed while waiting for a frame")
+                    }
+                    Some(Ok(_)) => continue,
+                }
+            }
+        })
+        .await
+        .expect("hang guard: no frame")
+    }
+
+    /// Skips raw frames until one satisfies `pred`.
+    pub async fn expect_json(&mut self, pred: impl Fn(&Value) -> bool) -> Value {
+        loop {
+            let v = self.next_json().await;
+            if pred(&v) {
+                return v;
+            }
+        }
+    }
+
     /// Sends any websocket message.
     pub async fn send_raw(&mut self, m: Message) {
         self.ws.send(m).await.expect("send");
