@@ -43,6 +43,9 @@ enum Command {
         /// Realtime engine: native (supalove's own) or supabase (the official image)
         #[arg(long)]
         engine: Option<String>,
+        /// Allow --db-port / --realtime-port below 1024 (as root only)
+        #[arg(long)]
+        allow_privileged_ports: bool,
         #[arg(long)]
         json: bool,
     },
@@ -60,6 +63,9 @@ enum Command {
     /// Start a stopped project (recreates missing containers; data is kept)
     Start {
         name: String,
+        /// When the data volume is gone, begin again with an empty database (the data stays lost)
+        #[arg(long)]
+        recreate_empty: bool,
         #[arg(long)]
         json: bool,
     },
@@ -214,6 +220,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             db_port,
             realtime_port,
             engine,
+            allow_privileged_ports,
             json,
         } => {
             let engine = engine
@@ -228,6 +235,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 ports: PortRequest {
                     db: db_port,
                     realtime: realtime_port,
+                    allow_privileged: allow_privileged_ports,
                 },
                 engine,
             };
@@ -256,7 +264,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 print!("{}", output::card(&card));
             }
         }
-        Command::Start { name, json } => lifecycle(&name, json, Action::Start).await?,
+        Command::Start {
+            name,
+            recreate_empty,
+            json,
+        } => lifecycle(&name, json, Action::Start { recreate_empty }).await?,
         Command::Stop { name, json } => lifecycle(&name, json, Action::Stop).await?,
         Command::Restart { name, json } => lifecycle(&name, json, Action::Restart).await?,
         Command::Rm {
@@ -493,7 +505,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
 }
 
 enum Action {
-    Start,
+    Start { recreate_empty: bool },
     Stop,
     Restart,
 }
@@ -503,7 +515,10 @@ async fn lifecycle(name: &str, json: bool, action: Action) -> anyhow::Result<()>
     let tl = Timeline::new(json);
     let sink = |p: Progress| tl.report(p);
     let result = match action {
-        Action::Start => app.start(name, &sink).await,
+        Action::Start { recreate_empty } => {
+            let options = supalove_core::projects::StartOptions { recreate_empty };
+            app.start_with(name, options, &sink).await
+        }
         Action::Stop => app.stop(name, &sink).await,
         Action::Restart => app.restart(name, &sink).await,
     };

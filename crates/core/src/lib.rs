@@ -18,6 +18,7 @@ pub mod settings;
 pub mod spec;
 pub mod sql;
 pub mod template;
+pub mod volumes;
 
 pub use error::{Error, Result};
 pub use projects::{CreateProject, RemoveOptions, Supalove};

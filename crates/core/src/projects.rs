@@ -22,6 +22,7 @@ use crate::registry::{ProjectRecord, RealtimeEngine, Registry};
 use crate::secrets::{self, ProjectSecrets, SecretKind, SecretStore};
 use crate::settings::Settings;
 use crate::template::{self, RenderedStack, TemplateContext};
+pub use crate::volumes::StartOptions;
 
 /// How long a database may take to answer after its container starts.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(90);
@@ -103,12 +104,13 @@ impl<P: Provisioner> Supalove<P> {
         progress: ProgressSink<'_>,
     ) -> Result<ProjectCard> {
         validate_name(&req.name)?;
+        ports::check_request(&req.ports)?;
         self.secret_call(|s| s.check_available()).await?;
         // What this call creates from scratch, so a failed fresh creation can be undone.
         let mut fresh = false;
         let mut kept_volume = false;
         let mut had_secrets = true;
-        let record = {
+        let mut record = {
             let lock = self.registry.lock()?;
             let all = self.registry.load()?;
             match all.iter().find(|p| p.name == req.name) {
@@ -158,6 +160,7 @@ impl<P: Provisioner> Supalove<P> {
                     let mut record =
                         ProjectRecord::new(req.name.clone(), ports, db_image, keys::now());
                     record.realtime_engine = engine;
+                    crate::volumes::plan(&self.provisioner, &mut record).await?;
                     record.realtime_image = match engine {
                         RealtimeEngine::Native => self.settings.realtime_image.clone(),
                         RealtimeEngine::Supabase => self.settings.supabase_realtime_image.clone(),
@@ -171,6 +174,14 @@ impl<P: Provisioner> Supalove<P> {
         if fresh {
             let name = record.name.clone();
             had_secrets = self.secret_call(move |s| secrets::exists(s, &name)).await?;
+        } else {
+            crate::volumes::prepare(
+                &self.registry,
+                &self.provisioner,
+                &mut record,
+                StartOptions::default(),
+            )
+            .await?;
         }
         if let Err(e) = self.provision(&record, progress).await {
             if fresh {
@@ -185,6 +196,7 @@ impl<P: Provisioner> Supalove<P> {
             done.provisioned = true;
             self.registry.upsert(&lock, done)?;
         }
+        crate::volumes::seen(&self.registry, &self.provisioner, &record.name).await?;
         self.show(&record.name).await
     }
 
@@ -249,7 +261,20 @@ impl<P: Provisioner> Supalove<P> {
     /// Starts a project; recreates missing containers from the template (data volumes are
     /// reused) and waits until the database answers.
     pub async fn start(&self, name: &str, progress: ProgressSink<'_>) -> Result<ProjectCard> {
-        let record = self.registry.get(name)?;
+        self.start_with(name, StartOptions::default(), progress)
+            .await
+    }
+
+    /// [`Supalove::start`], refusing a missing or foreign data volume unless `options` say
+    /// to begin again with an empty database.
+    pub async fn start_with(
+        &self,
+        name: &str,
+        options: StartOptions,
+        progress: ProgressSink<'_>,
+    ) -> Result<ProjectCard> {
+        let mut record = self.registry.get(name)?;
+        crate::volumes::prepare(&self.registry, &self.provisioner, &mut record, options).await?;
         let secrets = self.load_secrets(&record).await?;
         let services = self.provisioner.status(&record.id).await?;
         let running: Vec<u16> = if services
@@ -265,6 +290,7 @@ impl<P: Provisioner> Supalove<P> {
         // apply converges: existing containers are started, missing ones recreated.
         self.provisioner.apply(&record.id, &stack, progress).await?;
         self.wait_ready(&record, &secrets, progress).await?;
+        crate::volumes::seen(&self.registry, &self.provisioner, name).await?;
         self.card(&record).await
     }
 
@@ -277,6 +303,14 @@ impl<P: Provisioner> Supalove<P> {
 
     /// Stop then start.
     pub async fn restart(&self, name: &str, progress: ProgressSink<'_>) -> Result<ProjectCard> {
+        let mut record = self.registry.get(name)?;
+        crate::volumes::prepare(
+            &self.registry,
+            &self.provisioner,
+            &mut record,
+            StartOptions::default(),
+        )
+        .await?;
         self.stop(name, progress).await?;
         self.start(name, progress).await
     }
@@ -735,7 +769,9 @@ impl<P: Provisioner> Supalove<P> {
                 record.realtime_image.clone()
             },
         };
-        template::render(&ctx, &self.stack_env(record, secrets))
+        let mut stack = template::render(&ctx, &self.stack_env(record, secrets))?;
+        crate::volumes::label(&mut stack, record);
+        Ok(stack)
     }
 
     /// The variables the template's `${VARS}` resolve from (and the exported `.env`).

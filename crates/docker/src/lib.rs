@@ -2,6 +2,7 @@
 
 mod apply;
 pub mod connect;
+mod exec;
 pub mod labels;
 mod lifecycle;
 mod observe;
@@ -11,8 +12,8 @@ use bollard::errors::Error as BollardError;
 use bollard::Docker;
 use futures_util::stream::BoxStream;
 use supalove_core::provisioner::{
-    LogLine, LogOptions, ProgressSink, ProjectResources, Provisioner, RemoveReport, ServiceStats,
-    ServiceStatus, StatusEvent,
+    ExecOutcome, LogLine, LogOptions, ProgressSink, ProjectResources, Provisioner, RemoveReport,
+    ServiceStats, ServiceStatus, StatusEvent, VolumeInfo,
 };
 use supalove_core::template::RenderedStack;
 use supalove_core::{Error, Result};
@@ -113,6 +114,28 @@ impl Provisioner for LocalDocker {
             Err(e) if is_not_found(&e) => Ok(false),
             Err(e) => Err(docker_error(e)),
         }
+    }
+
+    async fn volume_info(&self, name: &str) -> Result<Option<VolumeInfo>> {
+        match self.docker.inspect_volume(name).await {
+            Ok(v) => Ok(Some(VolumeInfo {
+                labels: v.labels.into_iter().collect(),
+                created_at: v.created_at.map(|t| t.to_string()),
+            })),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(docker_error(e)),
+        }
+    }
+
+    fn exec<'a>(
+        &'a self,
+        project_id: &'a str,
+        service: &'a str,
+        cmd: Vec<String>,
+        stdin: Option<Box<dyn tokio::io::AsyncRead + Send + Unpin + 'a>>,
+        stdout: &'a mut (dyn tokio::io::AsyncWrite + Send + Unpin),
+    ) -> impl std::future::Future<Output = Result<ExecOutcome>> + Send + 'a {
+        exec::exec(&self.docker, project_id, service, cmd, stdin, stdout)
     }
 
     async fn apply(
