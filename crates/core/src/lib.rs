@@ -1,6 +1,7 @@
 //! supalove-core: the domain and use cases of supalove. No UI, no Docker client: the engine
 //! sits behind [`provisioner::Provisioner`].
 
+pub mod backup;
 pub mod card;
 pub mod doctor;
 pub mod downloads;

@@ -59,6 +59,9 @@ pub struct CreateProject {
 pub struct RemoveOptions {
     /// Also delete data volumes and the project's secrets.
     pub volumes: bool,
+    /// With `volumes`: skip the pg_dump into the backups folder that is otherwise taken first
+    /// (when the database holds anything).
+    pub skip_backup: bool,
 }
 
 /// supalove's application service: settings, registry, secrets and a provisioner.
@@ -337,6 +340,7 @@ impl<P: Provisioner> Supalove<P> {
             networks: found.networks,
             volumes_removed: removed,
             volumes_kept: kept,
+            backup: None,
         })
     }
 
@@ -350,7 +354,11 @@ impl<P: Provisioner> Supalove<P> {
         progress: ProgressSink<'_>,
     ) -> Result<RemoveReport> {
         self.removal_plan(name, options).await?;
-        let report = self
+        let backup = match options.volumes && !options.skip_backup {
+            true => crate::backup::before_removal(self, name, progress).await?,
+            false => None,
+        };
+        let mut report = self
             .provisioner
             .remove(name, options.volumes, progress)
             .await?;
@@ -366,6 +374,7 @@ impl<P: Provisioner> Supalove<P> {
         }
         let lock = self.registry.lock()?;
         self.registry.remove(&lock, name)?;
+        report.backup = backup.map(|f| f.display().to_string());
         Ok(report)
     }
 

@@ -107,6 +107,8 @@ pub struct RemoveReport {
     pub networks: Vec<String>,
     pub volumes_removed: Vec<String>,
     pub volumes_kept: Vec<String>,
+    /// The database dump taken before the volumes were deleted, if one was.
+    pub backup: Option<String>,
 }
 
 /// What the engine says about a volume.
