@@ -7,14 +7,15 @@ use supalove_core::card::ProjectCard;
 use supalove_core::ports::PortRequest;
 use supalove_core::projects::StartOptions;
 use supalove_core::provisioner::{
-    LogOptions, Progress, Provisioner, RemoveReport, ServiceStats, StatusEvent,
+    EngineStatus, LogOptions, Progress, RemoveReport, ServiceStats, StatusEvent,
 };
 use supalove_core::settings::{AppSettings, Settings};
-use supalove_core::{CreateProject, Error, RemoveOptions};
+use supalove_core::subscription::{SubscribeRequest, SubscriptionEvent};
+use supalove_core::{CreateProject, RemoveOptions, Shell};
 use tauri::ipc::Channel;
 use tauri::State;
 
-use crate::dto::{CommandError, CreateProjectRequest, DockerStatus, LogBatch, NameCheck};
+use crate::dto::{CommandError, CreateProjectRequest, LogBatch, NameCheck};
 use crate::state::AppState;
 use crate::streams;
 
@@ -176,7 +177,9 @@ pub async fn open_logs(
     on_batch: Channel<LogBatch>,
 ) -> Res<u32> {
     let app = state.app().await?;
-    let lines = app.logs(&name, service.as_deref(), LogOptions { follow: true, tail })?;
+    let lines = app
+        .logs(&name, service.as_deref(), LogOptions { follow: true, tail })
+        .await?;
     Ok(state.spawn_stream(streams::forward_logs(lines, on_batch)))
 }
 
@@ -188,7 +191,7 @@ pub fn close_logs(state: St<'_>, id: u32) -> bool {
 #[tauri::command]
 pub async fn watch_events(state: St<'_>, on_event: Channel<StatusEvent>) -> Res<u32> {
     let app = state.app().await?;
-    let events = app.provisioner().events(None);
+    let events = app.events(None);
     Ok(state.spawn_stream(streams::forward_events(events, on_event)))
 }
 
@@ -205,42 +208,8 @@ pub async fn project_stats(state: St<'_>, name: String) -> Res<Vec<ServiceStats>
 }
 
 #[tauri::command]
-pub async fn docker_status(state: St<'_>) -> Res<DockerStatus> {
-    match state.app().await {
-        Ok(app) if app.provisioner().ping().await => Ok(DockerStatus {
-            connected: true,
-            endpoint: Some(app.provisioner().target()),
-            tried: Vec::new(),
-            error: None,
-            hint: None,
-        }),
-        Ok(app) => {
-            let endpoint = app.provisioner().target();
-            state.forget().await;
-            Ok(DockerStatus {
-                connected: false,
-                endpoint: None,
-                tried: vec![endpoint],
-                error: Some("the Docker engine stopped answering".into()),
-                hint: Error::DockerUnavailable {
-                    tried: vec![],
-                    detail: String::new(),
-                }
-                .hint(),
-            })
-        }
-        Err(e) if e.kind == "docker_unavailable" => {
-            let settings = Settings::from_env()?;
-            Ok(DockerStatus {
-                connected: false,
-                endpoint: None,
-                tried: supalove_docker::connect::candidates(settings.docker_host.as_deref()),
-                error: Some(e.message),
-                hint: e.hint,
-            })
-        }
-        Err(e) => Err(e),
-    }
+pub async fn docker_status(state: St<'_>) -> Res<EngineStatus> {
+    Ok(state.app().await?.docker_status(Shell::App).await)
 }
 
 #[tauri::command]
@@ -251,7 +220,7 @@ pub fn get_settings() -> Res<AppSettings> {
 #[tauri::command]
 pub async fn save_settings(state: St<'_>, settings: AppSettings) -> Res<AppSettings> {
     Settings::from_env()?.save_app_settings(&settings)?;
-    state.forget().await;
+    state.reload().await;
     Ok(Settings::from_env()?.app_settings())
 }
 
@@ -334,8 +303,8 @@ pub async fn tester_token(
 pub async fn tester_open(
     state: St<'_>,
     name: String,
-    request: crate::dto::TesterChannelRequest,
-    on_event: Channel<crate::dto::TesterEvent>,
+    request: SubscribeRequest,
+    on_event: Channel<SubscriptionEvent>,
 ) -> Res<u32> {
     let app = state.app().await?;
     let id = state.next_id();

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use supalove_core::provisioner::LogLine;
+use supalove_core::{ErrorKind, Shell};
 use ts_rs::TS;
 
 /// Every failed command rejects with this.
@@ -9,7 +10,7 @@ use ts_rs::TS;
 #[ts(export)]
 pub struct CommandError {
     /// Stable kind (`docker_unavailable`, `invalid_name`, ...), for the UI to act on.
-    pub kind: String,
+    pub kind: ErrorKind,
     pub message: String,
     pub hint: Option<String>,
     /// The failing service's last log lines, when a service did not become ready.
@@ -23,9 +24,9 @@ impl From<supalove_core::Error> for CommandError {
             _ => Vec::new(),
         };
         CommandError {
-            kind: e.kind().to_string(),
+            kind: e.kind(),
             message: e.to_string(),
-            hint: e.hint(),
+            hint: e.hint_for(Shell::App),
             last_logs,
         }
     }
@@ -51,17 +52,6 @@ pub struct NameCheck {
     pub message: Option<String>,
 }
 
-/// Whether the Docker engine answers, and if not what was tried and how to fix it.
-#[derive(Debug, Clone, Serialize, TS)]
-#[ts(export)]
-pub struct DockerStatus {
-    pub connected: bool,
-    pub endpoint: Option<String>,
-    pub tried: Vec<String>,
-    pub error: Option<String>,
-    pub hint: Option<String>,
-}
-
 /// Log lines sent to the UI together; `dropped` counts lines shed because the view fell behind.
 #[derive(Debug, Clone, Serialize, TS)]
 #[ts(export)]
@@ -69,45 +59,4 @@ pub struct LogBatch {
     pub lines: Vec<LogLine>,
     #[ts(type = "number")]
     pub dropped: u64,
-}
-
-/// One postgres_changes binding of a tester channel.
-#[derive(Debug, Clone, Deserialize, Serialize, TS)]
-#[ts(export)]
-pub struct ChangeBinding {
-    /// `*`, `INSERT`, `UPDATE` or `DELETE`.
-    pub event: String,
-    pub schema: String,
-    pub table: Option<String>,
-    /// `column=op.value`, op one of eq neq lt lte gt gte in.
-    pub filter: Option<String>,
-}
-
-/// A tester channel: who connects (role + claims), how (vsn) and what it listens to.
-#[derive(Debug, Clone, Deserialize, Serialize, TS)]
-#[ts(export)]
-pub struct TesterChannelRequest {
-    pub channel: String,
-    pub role: String,
-    #[ts(type = "Record<string, unknown> | null")]
-    pub claims: Option<serde_json::Map<String, serde_json::Value>>,
-    pub vsn: String,
-    pub bindings: Vec<ChangeBinding>,
-    pub broadcast_self: bool,
-    pub broadcast_ack: bool,
-    pub presence_key: String,
-}
-
-/// What a tester channel received, stamped on arrival.
-#[derive(Debug, Clone, Serialize, TS)]
-#[ts(export)]
-pub struct TesterEvent {
-    /// `joined`, `postgres_changes`, `broadcast`, `presence_state`, `presence_diff`, `system`,
-    /// `channel_closed`, `channel_error`, `disconnected`, `reconnected` or `error`.
-    pub kind: String,
-    pub received_at_ms: f64,
-    /// Receive time minus `commit_timestamp` (postgres_changes only).
-    pub latency_ms: Option<f64>,
-    #[ts(type = "unknown")]
-    pub payload: serde_json::Value,
 }

@@ -1,5 +1,6 @@
-//! The one app-state struct handed to Tauri: the opened core (when Docker answers) and the
-//! live streams, so closing a view can cancel its stream.
+//! The one app-state struct handed to Tauri: the core (built from the settings; it reaches
+//! Docker lazily and reconnects by itself) and the live streams, so closing a view can cancel
+//! its stream.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -39,38 +40,30 @@ impl Default for AppState {
 }
 
 impl AppState {
-    /// The opened core, connecting to Docker on first use (or after it went away).
+    /// The core, built from the settings on first use (and after they changed).
     pub async fn app(&self) -> Result<Arc<App>, CommandError> {
         let mut slot = self.app.lock().await;
         if let Some(app) = slot.as_ref() {
             return Ok(Arc::clone(app));
         }
-        let app = Arc::new(supalove_docker::open().await?);
+        let app = Arc::new(supalove_docker::open()?);
         *slot = Some(Arc::clone(&app));
         Ok(app)
     }
 
-    /// Drops the opened core so the next call reconnects (Docker went away, settings changed).
-    pub async fn forget(&self) {
+    /// Rebuilds the core from the settings on next use (they changed).
+    pub async fn reload(&self) {
         *self.app.lock().await = None;
     }
 
-    /// Runs a core call; a Docker outage also resets the connection.
+    /// Runs a core call.
     pub async fn call<T, F, Fut>(&self, f: F) -> Result<T, CommandError>
     where
         F: FnOnce(Arc<App>) -> Fut,
         Fut: Future<Output = supalove_core::Result<T>>,
     {
         let app = self.app().await?;
-        match f(app).await {
-            Ok(v) => Ok(v),
-            Err(e) => {
-                if matches!(e, supalove_core::Error::DockerUnavailable { .. }) {
-                    self.forget().await;
-                }
-                Err(e.into())
-            }
-        }
+        Ok(f(app).await?)
     }
 
     /// A fresh id for a stream or tester channel.

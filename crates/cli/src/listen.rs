@@ -1,9 +1,7 @@
 //! `supalove listen`: a Realtime subscription in the terminal, one JSON line per event.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use serde_json::{json, Value};
-use supalove_client::{ChannelConfig, ClientOptions, Event};
+use supalove_core::subscription::{ChangeBinding, SubscribeRequest};
 use supalove_core::Supalove;
 use supalove_docker::LocalDocker;
 
@@ -51,14 +49,8 @@ pub struct ListenOptions {
     pub count: Option<usize>,
 }
 
-fn now_ms() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64() * 1000.0)
-        .unwrap_or(0.0)
-}
-
-/// Subscribes and prints until interrupted (or `count` events).
+/// Subscribes and prints until interrupted (or `count` events). A subscription the server
+/// refuses (bad filter, missing table or column, unknown role) ends with its reason.
 pub async fn run(app: &Supalove<LocalDocker>, name: &str, o: ListenOptions) -> anyhow::Result<()> {
     let event = o.event.to_uppercase();
     if !["*", "INSERT", "UPDATE", "DELETE"].contains(&event.as_str()) {
@@ -81,62 +73,83 @@ pub async fn run(app: &Supalove<LocalDocker>, name: &str, o: ListenOptions) -> a
         ),
         None => None,
     };
-    let target = app.realtime_target(name).await?;
-    let url = o.url.clone().unwrap_or(target.url);
-    let token = app.token(name, &o.role, claims).await?;
-    let mut options = ClientOptions::new(url.clone());
-    options.vsn = supalove_client::parse_vsn(&o.vsn)?;
-    options.host = target.host;
-    let (client, mut events) = supalove_client::connect(options, &token).await?;
-    let topic = supalove_client::topic(&o.channel);
-    let mut config = ChannelConfig {
-        broadcast_self: o.broadcast,
-        ..Default::default()
+    let bindings = if o.no_changes {
+        Vec::new()
+    } else {
+        vec![ChangeBinding {
+            event: event.clone(),
+            schema: o.schema.clone(),
+            table: o.table.clone(),
+            filter: o.filter.clone(),
+        }]
     };
-    if !o.no_changes {
-        config
-            .postgres_changes
-            .push(supalove_client::postgres_binding(
-                &event,
-                &o.schema,
-                o.table.as_deref(),
-                o.filter.as_deref(),
-            ));
-    }
-    let reply = client.join(&topic, &config).await?;
-    eprintln!("joined {topic} at {url} as {}: {reply}", o.role);
+    let req = SubscribeRequest {
+        channel: o.channel.clone(),
+        role: o.role.clone(),
+        claims,
+        vsn: o.vsn.clone(),
+        bindings,
+        broadcast_self: o.broadcast,
+        broadcast_ack: false,
+        presence_key: String::new(),
+    };
+    let mut sub = app.subscribe(name, &req, o.url.clone()).await?;
+    eprintln!(
+        "joined {} at {} as {}: {}",
+        sub.topic, sub.url, o.role, sub.join_reply
+    );
     if let Some(state) = presence {
-        client.track(&topic, state).await?;
+        sub.handle.track(state).await?;
     }
     let mut seen = 0usize;
-    while let Some(ev) = events.recv().await {
-        let received = now_ms();
-        let mut line = json!({ "received_at_ms": received, "event": ev });
-        match &ev {
-            Event::PostgresChanges { data, .. } => {
-                let ty = data["type"].as_str().unwrap_or_default();
-                if event != "*" && ty != event {
-                    continue; // like realtime-js, filter the event type on the client
-                }
-                if let Some(commit) = data["commit_timestamp"]
-                    .as_str()
-                    .and_then(supalove_client::parse_rfc3339_ms)
-                {
-                    line["latency_ms"] = json!(((received - commit) * 1000.0).round() / 1000.0);
-                }
-                seen += 1;
-            }
-            Event::Broadcast { .. } => seen += 1,
-            Event::System { payload, .. } if payload["status"] == "error" => {
-                eprintln!("system error: {payload}");
-            }
-            _ => {}
+    let mut reported_drops = 0;
+    while let Some(ev) = sub.next().await {
+        let mut line = json!({ "received_at_ms": ev.received_at_ms, "event": ev.raw });
+        if let Some(latency) = ev.latency_ms {
+            line["latency_ms"] = json!((latency * 1000.0).round() / 1000.0);
+        }
+        if ev.is_data() {
+            seen += 1;
         }
         println!("{line}");
+        if let Some(reason) = ev.refusal() {
+            sub.handle.close();
+            return Err(Refused {
+                project: name.to_string(),
+                reason,
+            }
+            .into());
+        }
+        let dropped = sub.dropped();
+        if dropped > reported_drops {
+            eprintln!(
+                "warning: {} event(s) dropped: this terminal reads slower than they arrive",
+                dropped - reported_drops
+            );
+            reported_drops = dropped;
+        }
         if o.count.is_some_and(|c| seen >= c) {
             break;
         }
     }
-    client.close();
+    sub.handle.close();
     Ok(())
+}
+
+/// The server refused the subscription: `listen` exits non-zero with the reason and a hint.
+#[derive(Debug, thiserror::Error)]
+#[error("the server refused the subscription: {reason}")]
+pub struct Refused {
+    pub project: String,
+    pub reason: String,
+}
+
+impl Refused {
+    /// What to try next.
+    pub fn hint(&self) -> String {
+        format!(
+            "`supalove doctor {}` checks the table, the publication and the policies; `supalove tables {}` lists tables and columns; filters look like `id=eq.1`",
+            self.project, self.project
+        )
+    }
 }

@@ -11,7 +11,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use futures_util::StreamExt;
 use supalove_core::ports::PortRequest;
-use supalove_core::provisioner::{LogOptions, Progress, Provisioner};
+use supalove_core::projects::WatchEvent;
+use supalove_core::provisioner::{LogOptions, Progress};
 use supalove_core::{CreateProject, Error, RemoveOptions, Supalove};
 use supalove_docker::LocalDocker;
 use timeline::Timeline;
@@ -187,12 +188,57 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Stream status changes of projects' containers as they happen (Docker events)
+    /// Stream status changes of projects' containers as they happen (Docker events); waits
+    /// out a Docker outage and resumes
     Watch {
         name: Option<String>,
         #[arg(long)]
         json: bool,
     },
+    /// Serve the control-plane HTTP API on 127.0.0.1 (and ::1): what the CLI does, over HTTP
+    Serve {
+        /// Port to listen on
+        #[arg(long, default_value_t = supalove_api::DEFAULT_PORT)]
+        port: u16,
+        /// Let a browser page from this origin call the API (CORS); repeatable. Default: none
+        #[arg(long = "allow-origin")]
+        allow_origin: Vec<String>,
+    },
+    /// The control-plane API's bearer token
+    Api {
+        #[command(subcommand)]
+        command: ApiCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApiCommand {
+    /// Print the API's bearer token (created on first use, kept in the secret store)
+    Token {
+        /// Replace the token with a new one; the old one stops working at once
+        #[arg(long)]
+        rotate: bool,
+    },
+}
+
+/// Runs the control plane until Ctrl-C.
+async fn serve(port: u16, allow_origin: Vec<String>) -> anyhow::Result<()> {
+    let app = std::sync::Arc::new(app().await?);
+    let options = supalove_api::ServeOptions {
+        port,
+        allowed_origins: allow_origin,
+    };
+    let server = supalove_api::bind(app, options).await?;
+    eprintln!("supalove control plane on {}", server.url());
+    eprintln!(
+        "token: `supalove api token`; health: GET {}/v1/health",
+        server.url()
+    );
+    tokio::select! {
+        r = server.run() => r?,
+        _ = tokio::signal::ctrl_c() => eprintln!("stopping"),
+    }
+    Ok(())
 }
 
 #[tokio::main]
@@ -210,6 +256,9 @@ async fn main() -> ExitCode {
 fn report_error(e: &anyhow::Error) {
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "error: {e}");
+    if let Some(refused) = e.downcast_ref::<listen::Refused>() {
+        let _ = writeln!(err, "  hint: {}", refused.hint());
+    }
     if let Some(core) = e.downcast_ref::<Error>() {
         if let Error::NotReady { last_logs, .. } = core {
             if !last_logs.is_empty() {
@@ -226,7 +275,7 @@ fn report_error(e: &anyhow::Error) {
 }
 
 async fn app() -> anyhow::Result<Supalove<LocalDocker>> {
-    Ok(supalove_docker::open().await?)
+    Ok(supalove_docker::open()?)
 }
 
 fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
@@ -393,7 +442,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
             json,
         } => {
             let app = app().await?;
-            let mut stream = app.logs(&name, service.as_deref(), LogOptions { follow, tail })?;
+            let mut stream = app
+                .logs(&name, service.as_deref(), LogOptions { follow, tail })
+                .await?;
             let many = service.is_none();
             let mut out = std::io::stdout().lock();
             while let Some(line) = stream.next().await {
@@ -547,22 +598,44 @@ async fn run(command: Command) -> anyhow::Result<()> {
             if let Some(n) = &name {
                 app.show(n).await?;
             }
-            let mut events = app.provisioner().events(name.as_deref());
+            let mut events = app.watch(name.as_deref());
             while let Some(ev) = events.next().await {
-                let ev = ev?;
                 if json {
                     println!("{}", serde_json::to_string(&ev)?);
-                } else {
-                    println!(
+                    continue;
+                }
+                match ev {
+                    WatchEvent::Change(ev) => println!(
                         "{} {}/{}: {}",
                         output::date(ev.time.max(0) as u64),
                         ev.project,
                         ev.service,
                         ev.action
-                    );
+                    ),
+                    WatchEvent::DockerLost { tried, detail } => eprintln!(
+                        "Docker went away ({}: {detail}); waiting for it to come back...",
+                        tried.join(", ")
+                    ),
+                    WatchEvent::DockerBack { endpoint } => {
+                        eprintln!("Docker is back at {endpoint}; watching again")
+                    }
                 }
             }
         }
+        Command::Serve { port, allow_origin } => {
+            serve(port, allow_origin).await?;
+        }
+        Command::Api { command } => match command {
+            ApiCommand::Token { rotate } => {
+                let app = app().await?;
+                let token = if rotate {
+                    app.rotate_api_token().await?
+                } else {
+                    app.api_token().await?
+                };
+                println!("{token}");
+            }
+        },
     }
     Ok(())
 }

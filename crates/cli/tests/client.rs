@@ -35,6 +35,7 @@ async fn subscribed(rx: &mut UnboundedReceiver<Event>) {
                 }
             }
         }
+        panic!("the event stream ended before `Subscribed to PostgreSQL` arrived");
     };
     tokio::time::timeout(Duration::from_secs(20), wait)
         .await

@@ -13,6 +13,7 @@ use crate::secrets::ProjectSecrets;
 /// A project's overall state, derived from its services.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum ProjectStatus {
     /// Provisioning never finished; `supalove new <name>` resumes it.
@@ -58,6 +59,7 @@ pub fn project_status(record: &ProjectRecord, services: &[ServiceStatus]) -> Pro
 
 /// What `supalove show` prints and the app's card shows.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct ProjectCard {
     pub name: String,

@@ -83,11 +83,130 @@ pub enum Error {
     },
     #[error("database error: {0}")]
     Database(String),
+    #[error("{detail}")]
+    Query {
+        detail: String,
+        /// 1-based character position of the error in the statement, when Postgres gave one.
+        position: Option<u32>,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    #[error("cannot connect to the project's database on 127.0.0.1:{port} (is the project running?): {source}")]
+    DatabaseUnreachable {
+        port: u16,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    #[error("project {0:?} is being created by another request right now")]
+    Busy(String),
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    #[error("Realtime: {0}")]
+    Realtime(String),
+}
+
+/// The shell an error is shown in: hints name what that shell offers (flags in the CLI,
+/// fields and buttons in the app, request fields over HTTP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Shell {
+    #[default]
+    Cli,
+    App,
+    Api,
+}
+
+/// A stable name for each kind of failure; the UI receives it as a TypeScript union and the
+/// HTTP API as problem+json `kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub enum ErrorKind {
+    InvalidName,
+    NameTaken,
+    NotFound,
+    PortInUse,
+    NoFreePorts,
+    InvalidSetting,
+    KeyringUnavailable,
+    SecretMissing,
+    OrphanVolume,
+    PortOutOfRange,
+    VolumeMissing,
+    VolumeForeign,
+    BackupFailed,
+    RestoreFailed,
+    DockerUnavailable,
+    ImageMissing,
+    Docker,
+    NotReady,
+    Template,
+    InvalidJwt,
+    Registry,
+    Io,
+    Database,
+    Busy,
+    InvalidRequest,
+    /// A Realtime client failure (the tester, `listen`).
+    Realtime,
+    /// Something the shell itself failed at.
+    Internal,
+}
+
+impl ErrorKind {
+    /// The snake_case name (`docker_unavailable`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidName => "invalid_name",
+            ErrorKind::NameTaken => "name_taken",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::PortInUse => "port_in_use",
+            ErrorKind::NoFreePorts => "no_free_ports",
+            ErrorKind::InvalidSetting => "invalid_setting",
+            ErrorKind::KeyringUnavailable => "keyring_unavailable",
+            ErrorKind::SecretMissing => "secret_missing",
+            ErrorKind::OrphanVolume => "orphan_volume",
+            ErrorKind::PortOutOfRange => "port_out_of_range",
+            ErrorKind::VolumeMissing => "volume_missing",
+            ErrorKind::VolumeForeign => "volume_foreign",
+            ErrorKind::BackupFailed => "backup_failed",
+            ErrorKind::RestoreFailed => "restore_failed",
+            ErrorKind::DockerUnavailable => "docker_unavailable",
+            ErrorKind::ImageMissing => "image_missing",
+            ErrorKind::Docker => "docker",
+            ErrorKind::NotReady => "not_ready",
+            ErrorKind::Template => "template",
+            ErrorKind::InvalidJwt => "invalid_jwt",
+            ErrorKind::Registry => "registry",
+            ErrorKind::Io => "io",
+            ErrorKind::Database => "database",
+            ErrorKind::Busy => "busy",
+            ErrorKind::InvalidRequest => "invalid_request",
+            ErrorKind::Realtime => "realtime",
+            ErrorKind::Internal => "internal",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl Error {
-    /// What the person can do about it, when we know.
+    /// What the person can do about it in the terminal, when we know.
     pub fn hint(&self) -> Option<String> {
+        self.hint_for(Shell::Cli)
+    }
+
+    /// What the person can do about it, in the words of `shell`.
+    pub fn hint_for(&self, shell: Shell) -> Option<String> {
+        if shell != Shell::Cli {
+            if let Some(h) = self.shell_hint(shell) {
+                return Some(h);
+            }
+        }
         let h = match self {
             Error::InvalidName { .. } => {
                 "use 1-40 characters: lowercase letters, digits and '-', starting and ending with a letter or digit (e.g. `shop`, `blog-2`)".into()
@@ -134,37 +253,142 @@ impl Error {
             }
             Error::Registry { path, .. } => format!("fix or move away {}", path.display()),
             Error::InvalidJwt(_) => "mint a fresh key with `supalove show <project>`".into(),
+            Error::Realtime(_) => "check the project is running (`supalove show <project>`) and the token's role exists; `supalove doctor <project>` explains what is missing".into(),
+            Error::Busy(n) => format!("wait for the other creation of {n} to finish, then `supalove show {n}`"),
+            Error::DatabaseUnreachable { .. } => "start the project (`supalove start <project>`) and check `supalove show <project>`".into(),
             _ => return None,
         };
         Some(h)
     }
 
-    /// A stable name for the kind of failure, for UIs that act on it.
-    pub fn kind(&self) -> &'static str {
+    /// Hints for the app and the HTTP API where the CLI's wording (flags, commands) does not fit.
+    fn shell_hint(&self, shell: Shell) -> Option<String> {
+        let app = shell == Shell::App;
+        let h = match self {
+            Error::NameTaken(_) => {
+                if app {
+                    "pick another name, or open the existing project's card".into()
+                } else {
+                    "pick another name, or GET /v1/projects/{name} to see the existing one".into()
+                }
+            }
+            Error::NotFound(_) => {
+                if app {
+                    "the project is not in the list any more: refresh the Projects view".into()
+                } else {
+                    "list the projects with GET /v1/projects".into()
+                }
+            }
+            Error::PortInUse { .. } => {
+                if app {
+                    "choose another port in the form, stop the program holding it, or leave the port fields empty so supalove picks free ones".into()
+                } else {
+                    "send other `db_port` / `realtime_port` values, stop the program holding the port, or leave them out so supalove picks free ones".into()
+                }
+            }
+            Error::NoFreePorts { .. } if app => {
+                "change the port bases in Settings, or delete unused projects".into()
+            }
+            Error::InvalidSetting { .. } => {
+                if app {
+                    "fix the value in Settings".into()
+                } else {
+                    "fix the request field or the server's setting (see the README's settings table)".into()
+                }
+            }
+            Error::SecretMissing { .. } => {
+                if app {
+                    "the keyring entry under service `dev.supalove` was deleted; delete the project with its data and create it again".into()
+                } else {
+                    "the keyring entry under service `dev.supalove` was deleted; DELETE the project with ?volumes=true and create it again".into()
+                }
+            }
+            Error::OrphanVolume { volume, .. } => {
+                if app {
+                    format!("delete the old project with its data (removes volume {volume}), or choose another name")
+                } else {
+                    format!("DELETE /v1/projects/{{name}}?volumes=true removes volume {volume}; or choose another name")
+                }
+            }
+            Error::DockerUnavailable { .. } => {
+                if app {
+                    "start Docker (`sudo systemctl start docker`, or open Docker Desktop / OrbStack, or `colima start`), or set the Docker host in Settings".into()
+                } else {
+                    "start Docker (`sudo systemctl start docker`, Docker Desktop, OrbStack or `colima start`) on the machine running `supalove serve`".into()
+                }
+            }
+            Error::NotReady { .. } => {
+                if app {
+                    "open the project's Logs to see why".into()
+                } else {
+                    "read the service's logs with GET /v1/projects/{name}/logs?service=<service>"
+                        .into()
+                }
+            }
+            Error::InvalidJwt(_) => {
+                if app {
+                    "use the keys shown on the project's card".into()
+                } else {
+                    "use the keys GET /v1/projects/{name} returns".into()
+                }
+            }
+            Error::Realtime(_) => {
+                if app {
+                    "check the project is running and the role exists; \"Why nothing?\" runs the doctor".into()
+                } else {
+                    "check the project is running and the role exists; GET /v1/projects/{name}/doctor explains what is missing".into()
+                }
+            }
+            Error::Busy(_) => {
+                if app {
+                    "wait for the other creation to finish".into()
+                } else {
+                    "wait for the other creation to finish, then GET /v1/projects/{name}".into()
+                }
+            }
+            Error::DatabaseUnreachable { .. } => {
+                if app {
+                    "start the project from its card".into()
+                } else {
+                    "start the project with POST /v1/projects/{name}/start".into()
+                }
+            }
+            _ => return None,
+        };
+        Some(h)
+    }
+
+    /// The stable kind of failure, for UIs and API clients that act on it.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::InvalidName { .. } => "invalid_name",
-            Error::NameTaken(_) => "name_taken",
-            Error::NotFound(_) => "not_found",
-            Error::PortInUse { .. } => "port_in_use",
-            Error::NoFreePorts { .. } => "no_free_ports",
-            Error::InvalidSetting { .. } => "invalid_setting",
-            Error::KeyringUnavailable(_) => "keyring_unavailable",
-            Error::SecretMissing { .. } => "secret_missing",
-            Error::OrphanVolume { .. } => "orphan_volume",
-            Error::PortOutOfRange { .. } => "port_out_of_range",
-            Error::VolumeMissing { .. } => "volume_missing",
-            Error::VolumeForeign { .. } => "volume_foreign",
-            Error::BackupFailed { .. } => "backup_failed",
-            Error::RestoreFailed { .. } => "restore_failed",
-            Error::DockerUnavailable { .. } => "docker_unavailable",
-            Error::ImageMissing { .. } => "image_missing",
-            Error::Docker(_) => "docker",
-            Error::NotReady { .. } => "not_ready",
-            Error::Template(_) => "template",
-            Error::InvalidJwt(_) => "invalid_jwt",
-            Error::Registry { .. } => "registry",
-            Error::Io { .. } => "io",
-            Error::Database(_) => "database",
+            Error::InvalidName { .. } => ErrorKind::InvalidName,
+            Error::NameTaken(_) => ErrorKind::NameTaken,
+            Error::NotFound(_) => ErrorKind::NotFound,
+            Error::PortInUse { .. } => ErrorKind::PortInUse,
+            Error::NoFreePorts { .. } => ErrorKind::NoFreePorts,
+            Error::InvalidSetting { .. } => ErrorKind::InvalidSetting,
+            Error::KeyringUnavailable(_) => ErrorKind::KeyringUnavailable,
+            Error::SecretMissing { .. } => ErrorKind::SecretMissing,
+            Error::OrphanVolume { .. } => ErrorKind::OrphanVolume,
+            Error::PortOutOfRange { .. } => ErrorKind::PortOutOfRange,
+            Error::VolumeMissing { .. } => ErrorKind::VolumeMissing,
+            Error::VolumeForeign { .. } => ErrorKind::VolumeForeign,
+            Error::BackupFailed { .. } => ErrorKind::BackupFailed,
+            Error::RestoreFailed { .. } => ErrorKind::RestoreFailed,
+            Error::DockerUnavailable { .. } => ErrorKind::DockerUnavailable,
+            Error::ImageMissing { .. } => ErrorKind::ImageMissing,
+            Error::Docker(_) => ErrorKind::Docker,
+            Error::NotReady { .. } => ErrorKind::NotReady,
+            Error::Template(_) => ErrorKind::Template,
+            Error::InvalidJwt(_) => ErrorKind::InvalidJwt,
+            Error::Registry { .. } => ErrorKind::Registry,
+            Error::Io { .. } => ErrorKind::Io,
+            Error::Database(_) | Error::Query { .. } | Error::DatabaseUnreachable { .. } => {
+                ErrorKind::Database
+            }
+            Error::Busy(_) => ErrorKind::Busy,
+            Error::InvalidRequest(_) => ErrorKind::InvalidRequest,
+            Error::Realtime(_) => ErrorKind::Realtime,
         }
     }
 

@@ -13,6 +13,7 @@ pub const ISSUER: &str = "supalove";
 
 /// The two standard Supabase API keys of a project.
 #[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct ApiKeys {
     /// Key with `role: anon`.

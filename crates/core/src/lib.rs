@@ -8,6 +8,8 @@ pub mod downloads;
 pub mod error;
 pub mod export;
 pub mod keys;
+#[cfg(test)]
+pub(crate) mod memory;
 pub mod name;
 pub mod ports;
 pub mod projects;
@@ -18,8 +20,9 @@ pub mod secrets;
 pub mod settings;
 pub mod spec;
 pub mod sql;
+pub mod subscription;
 pub mod template;
 pub mod volumes;
 
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result, Shell};
 pub use projects::{CreateProject, RemoveOptions, Supalove};

@@ -10,6 +10,7 @@ use crate::settings::Settings;
 
 /// The host ports a project publishes on 127.0.0.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Ports {
     /// The offset both ports were derived from (when allocated automatically).
@@ -303,7 +304,7 @@ mod tests {
         for root in [false, true] {
             let e = check_request_as(&req(Some(0), None, true), root).unwrap_err();
             assert!(e.to_string().contains("port 0"), "{e}");
-            assert_eq!(e.kind(), "port_out_of_range");
+            assert_eq!(e.kind().as_str(), "port_out_of_range");
             let e = check_request_as(&req(None, Some(0), true), root).unwrap_err();
             assert!(e.to_string().contains("(realtime)"), "{e}");
             let e = check_request_as(&req(Some(80), None, false), root).unwrap_err();

@@ -12,6 +12,7 @@ use crate::template::RenderedStack;
 /// A step of long work, reported as it happens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum Stage {
     Pulling,
@@ -28,6 +29,7 @@ pub enum Stage {
 
 /// One progress report for one service (or `project` for project-wide steps).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Progress {
     pub service: String,
@@ -59,6 +61,7 @@ pub type ProgressSink<'a> = &'a (dyn Fn(Progress) + Send + Sync);
 /// A service's container state as the engine reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum ServiceState {
     /// Running; its healthcheck has not passed yet.
@@ -78,6 +81,7 @@ pub enum ServiceState {
 
 /// The live state of one service.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct ServiceStatus {
     pub service: String,
@@ -92,6 +96,7 @@ pub struct ServiceStatus {
 
 /// Engine objects that carry a project's label.
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct ProjectResources {
     pub containers: Vec<String>,
@@ -101,6 +106,7 @@ pub struct ProjectResources {
 
 /// What a removal did (or, for a plan, would do).
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct RemoveReport {
     pub containers: Vec<String>,
@@ -130,6 +136,7 @@ pub struct ExecOutcome {
 /// Which stream a log line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum LogStream {
     Stdout,
@@ -138,6 +145,7 @@ pub enum LogStream {
 
 /// One line of a service's output.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct LogLine {
     pub service: String,
@@ -157,6 +165,7 @@ pub struct LogOptions {
 
 /// A change of a service's state, from the engine's event stream.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct StatusEvent {
     pub project: String,
@@ -170,6 +179,7 @@ pub struct StatusEvent {
 
 /// Resource use of one running service container.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct ServiceStats {
     pub service: String,
@@ -182,10 +192,29 @@ pub struct ServiceStats {
     pub memory_limit_bytes: u64,
 }
 
-/// Runs project stacks. Every method is idempotent where that makes sense.
+/// Whether the container engine answers now, and if not what was tried.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, rename = "DockerStatus"))]
+pub struct EngineStatus {
+    pub connected: bool,
+    /// The endpoint in use, when connected.
+    pub endpoint: Option<String>,
+    /// The endpoints that were tried, when not.
+    pub tried: Vec<String>,
+    pub error: Option<String>,
+    /// What to do about it, worded for the shell that asked.
+    pub hint: Option<String>,
+}
+
+/// Runs project stacks. Every method is idempotent where that makes sense. A provisioner
+/// connects lazily and reconnects after an outage: it can be built without its engine.
 pub trait Provisioner: Send + Sync {
     /// Where the engine is, for messages (`unix:///var/run/docker.sock`).
     fn target(&self) -> String;
+
+    /// Connects (or pings the connection) and says whether the engine answers.
+    fn engine_status(&self) -> impl Future<Output = EngineStatus> + Send;
 
     /// True when `image` is present locally.
     fn image_present(&self, image: &str) -> impl Future<Output = Result<bool>> + Send;

@@ -1,8 +1,7 @@
-//! Readiness, probed for real: a SQL `SELECT 1` through the published port.
+//! Readiness, probed for real: a SQL `SELECT 1` through the published port, the engine's
+//! health endpoint, a websocket join; one probe type and one wait loop for every caller.
 
 use std::time::{Duration, Instant};
-
-use crate::error::{Error, Result};
 
 /// Runs `SELECT 1` against the project's database once.
 pub async fn probe_db(port: u16, password: &str) -> std::result::Result<(), String> {
@@ -19,50 +18,92 @@ pub async fn probe_db(port: u16, password: &str) -> std::result::Result<(), Stri
     }
 }
 
-/// Probes until the database answers or `timeout` passes; `alive` says whether waiting still
-/// makes sense (the container might have died), and its error ends the wait at once.
-pub async fn wait_db<F, Fut>(
-    project: &str,
-    port: u16,
-    password: &str,
-    timeout: Duration,
+/// One readiness check, probed for real the way a client would.
+#[derive(Debug, Clone, Copy)]
+pub enum Probe<'a> {
+    /// `SELECT 1` through the published database port.
+    Db { port: u16, password: &'a str },
+    /// `GET path` on 127.0.0.1:`port` answers 200.
+    Http {
+        port: u16,
+        path: &'a str,
+        host: Option<&'a str>,
+        bearer: Option<&'a str>,
+    },
+    /// A websocket client joins a channel and receives its own broadcast.
+    Join {
+        url: &'a str,
+        host: Option<&'a str>,
+        token: &'a str,
+    },
+}
+
+impl Probe<'_> {
+    /// Runs the check once.
+    pub async fn once(&self) -> std::result::Result<(), String> {
+        match *self {
+            Probe::Db { port, password } => probe_db(port, password).await,
+            Probe::Http {
+                port,
+                path,
+                host,
+                bearer,
+            } => match http_status(port, path, host, bearer).await? {
+                200 => Ok(()),
+                code => Err(format!("{path} answered HTTP {code}")),
+            },
+            Probe::Join { url, host, token } => probe_realtime_join(url, host, token)
+                .await
+                .map_err(|e| format!("websocket join: {e}")),
+        }
+    }
+}
+
+/// How one service is waited for.
+pub struct Wait<'a> {
+    /// Checks that must all pass, in order.
+    pub probes: &'a [Probe<'a>],
+    pub timeout: Duration,
+    /// Pause between rounds.
+    pub interval: Duration,
+}
+
+/// The one readiness loop: probes until all pass or `timeout` passes; every tenth round
+/// `alive` says whether waiting still makes sense (the container might have died), and its
+/// error ends the wait at once. Returns how long it took, or why it gave up.
+pub async fn wait_until<F, Fut>(
+    wait: Wait<'_>,
     mut alive: F,
-) -> Result<Duration>
+) -> std::result::Result<Duration, String>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = std::result::Result<(), String>>,
 {
     let started = Instant::now();
-    let mut last;
     let mut tries: u32 = 0;
     loop {
-        match probe_db(port, password).await {
-            Ok(()) => return Ok(started.elapsed()),
-            Err(e) => last = e,
-        }
-        tries += 1;
-        // Check the container only every few tries: inspect is cheap but not free.
-        if tries.is_multiple_of(10) {
-            if let Err(why) = alive().await {
-                return Err(not_ready(project, why));
+        let mut last = None;
+        for probe in wait.probes {
+            if let Err(e) = probe.once().await {
+                last = Some(e);
+                break;
             }
         }
-        if started.elapsed() > timeout {
-            return Err(not_ready(
-                project,
-                format!("no answer to SELECT 1 after {}s: {last}", timeout.as_secs()),
+        let Some(last) = last else {
+            return Ok(started.elapsed());
+        };
+        tries += 1;
+        // Inspect is cheap but not free: check the container only every few rounds.
+        if tries.is_multiple_of(10) {
+            alive().await?;
+        }
+        if started.elapsed() > wait.timeout {
+            return Err(format!(
+                "not ready after {}s: {last}",
+                wait.timeout.as_secs()
             ));
         }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
-fn not_ready(project: &str, detail: String) -> Error {
-    Error::NotReady {
-        project: project.to_string(),
-        service: "db".into(),
-        detail,
-        last_logs: Vec::new(),
+        tokio::time::sleep(wait.interval).await;
     }
 }
 

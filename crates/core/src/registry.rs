@@ -18,6 +18,7 @@ pub const TEMPLATE_VERSION: u32 = 2;
 /// Which Realtime server a project runs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum RealtimeEngine {
     /// supalove's own engine (`supalove/realtime`), configured by the project plan's variables.
@@ -108,6 +109,11 @@ pub struct Registry {
     path: PathBuf,
 }
 
+/// The exclusive right to create one project; released on drop.
+pub struct ProjectClaim {
+    _file: File,
+}
+
 /// An exclusive hold on the registry; released on drop.
 pub struct RegistryLock {
     _file: File,
@@ -122,6 +128,28 @@ impl Registry {
     /// Where the registry lives.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Claims the right to create `name` for as long as the claim lives; another creation of
+    /// the same name (in this process or another) gets [`Error::Busy`] instead of waiting.
+    pub fn claim(&self, name: &str) -> Result<ProjectClaim> {
+        let dir = self.dir().join("claims");
+        create_private_dir(self.dir())?;
+        create_private_dir(&dir)?;
+        let path = dir.join(format!("{name}.lock"));
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(ProjectClaim { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(Error::Busy(name.to_string())),
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(Error::io(format!("locking {}", path.display()), e))
+            }
+        }
     }
 
     /// Blocks until this process holds the registry exclusively.

@@ -17,10 +17,22 @@ pub enum SecretKind {
     JwtSecret,
     /// Password of the database's `app` user.
     DbPassword,
+    /// Bearer token of the control-plane HTTP API (owner [`control_plane_owner`], not a project).
+    ApiToken,
+}
+
+/// The owner under which the control plane of the supalove home `home` keeps its own secrets:
+/// not a valid project name (names cannot start with `_`), so it never collides with a
+/// project's entries; one per home, so two homes (and parallel tests) have their own tokens.
+pub fn control_plane_owner(home: &std::path::Path) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(home.to_string_lossy().as_bytes());
+    let short: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    format!("_control-plane-{short}")
 }
 
 impl SecretKind {
-    /// Both kinds.
+    /// Both kinds a project has.
     pub const ALL: [SecretKind; 2] = [SecretKind::JwtSecret, SecretKind::DbPassword];
 
     /// Stable key used in the store.
@@ -28,6 +40,7 @@ impl SecretKind {
         match self {
             SecretKind::JwtSecret => "jwt_secret",
             SecretKind::DbPassword => "db_password",
+            SecretKind::ApiToken => "api_token",
         }
     }
 
@@ -36,6 +49,7 @@ impl SecretKind {
         match self {
             SecretKind::JwtSecret => "JWT secret",
             SecretKind::DbPassword => "database password",
+            SecretKind::ApiToken => "control-plane API token",
         }
     }
 
@@ -47,6 +61,11 @@ impl SecretKind {
             SecretKind::JwtSecret => base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes),
             // Hex keeps the password safe inside URLs and shell lines without escaping.
             SecretKind::DbPassword => bytes[..24].iter().map(|b| format!("{b:02x}")).collect(),
+            // Prefixed so a leaked token is recognisable (and greppable by secret scanners).
+            SecretKind::ApiToken => format!(
+                "slv_{}",
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&bytes[..32])
+            ),
         }
     }
 }
@@ -126,6 +145,21 @@ pub fn exists(store: &dyn SecretStore, project: &str) -> Result<bool> {
         }
     }
     Ok(true)
+}
+
+/// The control plane's bearer token (stored under `owner`), created on first use.
+pub fn api_token(store: &dyn SecretStore, owner: &str) -> Result<String> {
+    if let Some(t) = store.get(owner, SecretKind::ApiToken)? {
+        return Ok(t);
+    }
+    rotate_api_token(store, owner)
+}
+
+/// Replaces the control plane's bearer token with a fresh one.
+pub fn rotate_api_token(store: &dyn SecretStore, owner: &str) -> Result<String> {
+    let token = SecretKind::ApiToken.generate();
+    store.set(owner, SecretKind::ApiToken, &token)?;
+    Ok(token)
 }
 
 /// The store the settings ask for: the OS keyring, or the opt-in file store.

@@ -36,6 +36,7 @@ pub struct Settings {
 /// The settings a person edits in the app (stored in `<home>/settings.json`, no secrets).
 /// Environment variables override them.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct AppSettings {
     pub docker_host: Option<String>,

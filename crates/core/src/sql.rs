@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 
 /// The outcome of one statement: rows (as text, like psql) or an affected-row count.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct StatementResult {
     pub columns: Vec<String>,
@@ -29,11 +30,10 @@ pub async fn connect(port: u16, password: &str) -> Result<Client> {
         .dbname(DB_NAME)
         .application_name("supalove")
         .connect_timeout(Duration::from_secs(2));
-    let (client, conn) = cfg.connect(tokio_postgres::NoTls).await.map_err(|e| {
-        Error::Database(format!(
-            "cannot connect to the project's database on 127.0.0.1:{port}: {e} (is the project running?)"
-        ))
-    })?;
+    let (client, conn) = cfg
+        .connect(tokio_postgres::NoTls)
+        .await
+        .map_err(|source| Error::DatabaseUnreachable { port, source })?;
     tokio::spawn(conn);
     Ok(client)
 }
@@ -90,14 +90,27 @@ pub fn db_error(e: tokio_postgres::Error) -> Error {
             if let Some(h) = db.hint() {
                 msg.push_str(&format!(" (hint: {h})"));
             }
-            Error::Database(msg)
+            let position = match db.position() {
+                Some(tokio_postgres::error::ErrorPosition::Original(p)) => Some(*p),
+                _ => None,
+            };
+            Error::Query {
+                detail: msg,
+                position,
+                source: e,
+            }
         }
-        None => Error::Database(e.to_string()),
+        None => Error::Query {
+            detail: e.to_string(),
+            position: None,
+            source: e,
+        },
     }
 }
 
 /// A user table, with what the tester and the insert form need to know.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct TableInfo {
     pub schema: String,
@@ -112,6 +125,7 @@ pub struct TableInfo {
 
 /// One column of a [`TableInfo`].
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct ColumnInfo {
     pub name: String,

@@ -76,12 +76,18 @@ fn adopted(name: &str, info: &VolumeInfo) -> DataVolume {
 /// For a new record: a fresh identity, or the identity of the volume a removed project of
 /// the same name left behind (which `new` reattaches).
 pub async fn plan<P: Provisioner>(provisioner: &P, record: &mut ProjectRecord) -> Result<()> {
+    let info = provisioner.volume_info(&volume_name(&record.id)).await?;
+    plan_with(record, info);
+    Ok(())
+}
+
+/// [`plan`] with the volume's info already at hand (for code that holds the registry lock).
+pub fn plan_with(record: &mut ProjectRecord, info: Option<VolumeInfo>) {
     let name = volume_name(&record.id);
-    record.data_volume = Some(match provisioner.volume_info(&name).await? {
+    record.data_volume = Some(match info {
         Some(info) => adopted(&name, &info),
         None => fresh(&record.id),
     });
-    Ok(())
 }
 
 /// Labels the rendered stack's data volume with the project's volume id, so the volume
@@ -256,7 +262,7 @@ mod tests {
         let err = check_identity(&r, &k, &info(Some("bbb"), "t2")).unwrap_err();
         let text = err.to_string();
         assert!(text.contains("bbb") && text.contains("aaa"), "{text}");
-        assert_eq!(err.kind(), "volume_foreign");
+        assert_eq!(err.kind().as_str(), "volume_foreign");
         assert!(err.hint().unwrap().contains("--recreate-empty"));
         let unlabelled = check_identity(&r, &k, &info(None, "t2")).unwrap_err();
         assert!(unlabelled.to_string().contains("no supalove volume id"));

@@ -3,6 +3,7 @@
 import { Channel, invoke } from "@tauri-apps/api/core";
 import type { AppSettings } from "./bindings/AppSettings";
 import type { CommandError } from "./bindings/CommandError";
+import type { ErrorKind } from "./bindings/ErrorKind";
 import type { CreateProjectRequest } from "./bindings/CreateProjectRequest";
 import type { DockerStatus } from "./bindings/DockerStatus";
 import type { LogBatch } from "./bindings/LogBatch";
@@ -25,7 +26,7 @@ export function asCommandError(e: unknown): CommandError {
   if (e && typeof e === "object" && "message" in e && "kind" in e) {
     const o = e as Partial<CommandError>;
     return {
-      kind: String(o.kind),
+      kind: String(o.kind) as ErrorKind,
       message: String(o.message),
       hint: o.hint ?? null,
       last_logs: Array.isArray(o.last_logs) ? o.last_logs : [],

@@ -2,6 +2,6 @@
 import type { ChangeBinding } from "./ChangeBinding";
 
 /**
- * A tester channel: who connects (role + claims), how (vsn) and what it listens to.
+ * A subscription: who connects (role + claims), how (vsn) and what it listens to.
  */
 export type TesterChannelRequest = { channel: string, role: string, claims: Record<string, unknown> | null, vsn: string, bindings: Array<ChangeBinding>, broadcast_self: boolean, broadcast_ack: boolean, presence_key: string, };

@@ -1,0 +1,229 @@
+//! The use cases: create, list, show, start, stop, remove, logs, env, export. Every shell (the
+//! CLI, the app, the HTTP API) calls these and nothing else; each concern has its own file.
+
+mod access;
+mod create;
+mod data;
+mod lifecycle;
+mod observe;
+mod ready;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::card::ProjectStatus;
+use crate::error::{Error, Result};
+use crate::keys;
+use crate::name::validate_name;
+use crate::ports::PortRequest;
+use crate::provisioner::Provisioner;
+use crate::registry::{ProjectRecord, Registry};
+use crate::secrets::{self, ProjectSecrets, SecretStore};
+use crate::settings::Settings;
+use crate::template::{self, RenderedStack, TemplateContext};
+
+pub use observe::WatchEvent;
+pub use ready::READY_TIMEOUT;
+
+/// How to reach a project's Realtime service.
+#[derive(Debug, Clone)]
+pub struct RealtimeTarget {
+    /// `ws://127.0.0.1:<REALTIME_PORT>/socket`.
+    pub url: String,
+    /// Host header to send (the official engine picks its tenant from it).
+    pub host: Option<String>,
+}
+
+/// What the doctor found (and fixed).
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct DoctorReport {
+    pub checks: Vec<crate::doctor::Check>,
+    /// The SQL `--fix` ran.
+    pub fixed: Vec<String>,
+}
+
+/// A request for a new project.
+#[derive(Debug, Clone, Default)]
+pub struct CreateProject {
+    pub name: String,
+    pub ports: PortRequest,
+    /// The Realtime engine (default: the settings' default engine).
+    pub engine: Option<crate::registry::RealtimeEngine>,
+}
+
+/// What removing a project deletes and keeps.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RemoveOptions {
+    /// Also delete data volumes and the project's secrets.
+    pub volumes: bool,
+    /// With `volumes`: skip the pg_dump into the backups folder that is otherwise taken first
+    /// (when the database holds anything).
+    pub skip_backup: bool,
+}
+
+pub use crate::volumes::StartOptions;
+
+/// supalove's application service: settings, registry, secrets and a provisioner.
+pub struct Supalove<P> {
+    settings: Settings,
+    registry: Registry,
+    secrets: Arc<dyn SecretStore>,
+    provisioner: P,
+    /// Unit tests over the in-memory provisioner have no database to probe.
+    #[cfg(test)]
+    assume_ready: bool,
+}
+
+impl<P: Provisioner> Supalove<P> {
+    /// Wires the parts together.
+    pub fn new(settings: Settings, secrets: Arc<dyn SecretStore>, provisioner: P) -> Self {
+        let registry = Registry::new(settings.registry_path());
+        Supalove {
+            settings,
+            registry,
+            secrets,
+            provisioner,
+            #[cfg(test)]
+            assume_ready: false,
+        }
+    }
+
+    /// The settings in use.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Where secrets are kept, for messages.
+    pub fn secret_store(&self) -> String {
+        self.secrets.describe()
+    }
+
+    /// The provisioner in use.
+    pub fn provisioner(&self) -> &P {
+        &self.provisioner
+    }
+
+    /// Runs blocking work (registry files, port probes, `/proc`) off the async runtime.
+    pub(crate) async fn blocking<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> Result<T> + Send + 'static,
+    {
+        tokio::task::spawn_blocking(f).await.map_err(|e| {
+            Error::io(
+                "a background task failed",
+                std::io::Error::other(e.to_string()),
+            )
+        })?
+    }
+
+    /// The registry record of `name`.
+    pub(crate) async fn record(&self, name: &str) -> Result<ProjectRecord> {
+        let registry = self.registry.clone();
+        let name = name.to_string();
+        self.blocking(move || registry.get(&name)).await
+    }
+
+    /// Every registry record.
+    pub(crate) async fn records(&self) -> Result<Vec<ProjectRecord>> {
+        let registry = self.registry.clone();
+        self.blocking(move || registry.load()).await
+    }
+
+    pub(crate) fn render(
+        &self,
+        record: &ProjectRecord,
+        secrets: &ProjectSecrets,
+    ) -> Result<RenderedStack> {
+        let ctx = TemplateContext {
+            project: record.name.clone(),
+            id: record.id.clone(),
+            template_version: record.template_version,
+            db_image: record.db_image.clone(),
+            realtime_engine: record.realtime_engine.as_str().into(),
+            realtime_image: if record.realtime_image.is_empty() {
+                self.settings.realtime_image.clone()
+            } else {
+                record.realtime_image.clone()
+            },
+        };
+        let mut stack = template::render(&ctx, &self.stack_env(record, secrets))?;
+        crate::volumes::label(&mut stack, record);
+        Ok(stack)
+    }
+
+    /// The variables the template's `${VARS}` resolve from (and the exported `.env`).
+    pub(crate) fn stack_env(
+        &self,
+        record: &ProjectRecord,
+        secrets: &ProjectSecrets,
+    ) -> BTreeMap<String, String> {
+        let keys = self.keys(record, secrets);
+        [
+            ("COMPOSE_PROJECT_NAME", format!("project_{}", record.id)),
+            ("DB_PASSWORD", secrets.db_password.clone()),
+            ("DB_PORT", record.ports.db.to_string()),
+            ("REALTIME_PORT", record.ports.realtime.to_string()),
+            ("JWT_SECRET", secrets.jwt_secret.clone()),
+            ("ANON_KEY", keys.anon),
+            ("SERVICE_ROLE_KEY", keys.service_role),
+            // The official engine's own secrets, derived so they need no keyring entries.
+            (
+                "REALTIME_DB_ENC_KEY",
+                keys::derive(&secrets.jwt_secret, "supabase-realtime-db-enc-key", 16),
+            ),
+            (
+                "REALTIME_SECRET_KEY_BASE",
+                keys::derive(&secrets.jwt_secret, "supabase-realtime-secret-key-base", 64),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
+    pub(crate) fn keys(&self, record: &ProjectRecord, secrets: &ProjectSecrets) -> keys::ApiKeys {
+        keys::api_keys(
+            &secrets.jwt_secret,
+            &record.id,
+            record.created_at,
+            self.settings.key_lifetime_secs,
+        )
+    }
+
+    pub(crate) async fn load_secrets(&self, record: &ProjectRecord) -> Result<ProjectSecrets> {
+        let name = record.name.clone();
+        self.secret_call(move |s| secrets::load(s, &name)).await
+    }
+
+    /// Runs a (possibly blocking, D-Bus) secret-store call off the async runtime.
+    pub(crate) async fn secret_call<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn SecretStore) -> Result<T> + Send + 'static,
+    {
+        let store = Arc::clone(&self.secrets);
+        tokio::task::spawn_blocking(move || f(store.as_ref()))
+            .await
+            .map_err(|e| Error::KeyringUnavailable(format!("the secret store call failed: {e}")))?
+    }
+}
+
+/// Checks a would-be project name without touching anything: DNS-label rules, then uniqueness.
+pub fn check_new_name(settings: &Settings, name: &str) -> Result<()> {
+    validate_name(name)?;
+    let registry = Registry::new(settings.registry_path());
+    if registry.load()?.iter().any(|p| p.name == name) {
+        return Err(Error::NameTaken(name.to_string()));
+    }
+    Ok(())
+}
+
+/// True when a status means the project serves requests.
+pub fn is_up(status: ProjectStatus) -> bool {
+    matches!(status, ProjectStatus::Healthy | ProjectStatus::Starting)
+}
