@@ -94,20 +94,17 @@ impl Provisioner for MemoryProvisioner {
             }))
     }
 
-    fn exec<'a>(
+    async fn exec<'a>(
         &'a self,
         _project_id: &'a str,
         _service: &'a str,
         _cmd: Vec<String>,
         _stdin: Option<Box<dyn tokio::io::AsyncRead + Send + Unpin + 'a>>,
         _stdout: &'a mut (dyn tokio::io::AsyncWrite + Send + Unpin),
-    ) -> impl std::future::Future<Output = Result<crate::provisioner::ExecOutcome>> + Send + 'a
-    {
-        async {
-            Err(crate::Error::Docker(
-                "the in-memory provisioner runs no commands".into(),
-            ))
-        }
+    ) -> Result<crate::provisioner::ExecOutcome> {
+        Err(crate::Error::Docker(
+            "the in-memory provisioner runs no commands".into(),
+        ))
     }
 
     async fn volume_exists(&self, name: &str) -> Result<bool> {

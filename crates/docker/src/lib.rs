@@ -265,18 +265,16 @@ impl Provisioner for LocalDocker {
         .await
     }
 
-    fn exec<'a>(
+    async fn exec<'a>(
         &'a self,
         project_id: &'a str,
         service: &'a str,
         cmd: Vec<String>,
         stdin: Option<Box<dyn tokio::io::AsyncRead + Send + Unpin + 'a>>,
         stdout: &'a mut (dyn tokio::io::AsyncWrite + Send + Unpin),
-    ) -> impl std::future::Future<Output = Result<ExecOutcome>> + Send + 'a {
-        async move {
-            let docker = self.docker().await?;
-            exec::exec(&docker, project_id, service, cmd, stdin, stdout).await
-        }
+    ) -> Result<ExecOutcome> {
+        let docker = self.docker().await?;
+        exec::exec(&docker, project_id, service, cmd, stdin, stdout).await
     }
 
     async fn apply(
