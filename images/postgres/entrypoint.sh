@@ -2,7 +2,28 @@
 # supalove's Postgres entrypoint: the official postgres image's environment contract on Debian packages.
 #   POSTGRES_USER (postgres) POSTGRES_PASSWORD POSTGRES_DB (= user) POSTGRES_INITDB_ARGS
 #   POSTGRES_HOST_AUTH_METHOD (scram-sha-256) and /docker-entrypoint-initdb.d/*.sql|*.sql.gz|*.sh
+#   Each of POSTGRES_PASSWORD, POSTGRES_USER, POSTGRES_DB, POSTGRES_INITDB_ARGS may instead come from
+#   the file named by <VAR>_FILE (e.g. /run/secrets/db_password), so no secret sits in the
+#   container's environment.
 set -Eeuo pipefail
+
+# Reads <VAR>_FILE into VAR. It runs while still root (the file may be 0400 root), and the
+# value is inherited by the unprivileged re-exec below, which then finds no _FILE left.
+file_env() {
+  local var=$1 file_var="${1}_FILE"
+  if [ -n "${!var:-}" ] && [ -n "${!file_var:-}" ]; then
+    echo "error: both $var and $file_var are set (they are exclusive)" >&2
+    exit 1
+  fi
+  if [ -n "${!file_var:-}" ]; then
+    if [ ! -r "${!file_var}" ]; then
+      echo "error: $file_var names ${!file_var}, which is missing or unreadable" >&2
+      exit 1
+    fi
+    export "$var"="$(<"${!file_var}")"
+    unset "$file_var"
+  fi
+}
 
 PGDATA=${PGDATA:-/var/lib/postgresql/data}
 export PGDATA
@@ -15,6 +36,10 @@ fi
 if [ "$1" != 'postgres' ]; then
   exec "$@"
 fi
+
+for v in POSTGRES_PASSWORD POSTGRES_USER POSTGRES_DB POSTGRES_INITDB_ARGS; do
+  file_env "$v"
+done
 
 if [ "$(id -u)" = '0' ]; then
   mkdir -p "$PGDATA" /var/run/postgresql
@@ -68,4 +93,6 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   echo 'init: done; starting postgres'
 fi
 
+# The server never needs the password; keep it out of its environment.
+unset POSTGRES_PASSWORD
 exec "$@"

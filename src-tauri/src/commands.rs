@@ -2,8 +2,10 @@
 
 use std::sync::Arc;
 
+use supalove_core::backup::{BackupReport, RestoreReport};
 use supalove_core::card::ProjectCard;
 use supalove_core::ports::PortRequest;
+use supalove_core::projects::StartOptions;
 use supalove_core::provisioner::{
     EngineStatus, LogOptions, Progress, RemoveReport, ServiceStats, StatusEvent,
 };
@@ -64,6 +66,7 @@ pub async fn create_project(
         ports: PortRequest {
             db: request.db_port,
             realtime: request.realtime_port,
+            allow_privileged: false,
         },
         engine: request.engine,
     };
@@ -76,10 +79,14 @@ pub async fn create_project(
 pub async fn start_project(
     state: St<'_>,
     name: String,
+    recreate_empty: Option<bool>,
     on_progress: Channel<Progress>,
 ) -> Res<ProjectCard> {
+    let options = StartOptions {
+        recreate_empty: recreate_empty.unwrap_or(false),
+    };
     state
-        .call(|app| async move { app.start(&name, &sink(&on_progress)).await })
+        .call(|app| async move { app.start_with(&name, options, &sink(&on_progress)).await })
         .await
 }
 
@@ -108,7 +115,13 @@ pub async fn restart_project(
 #[tauri::command]
 pub async fn removal_plan(state: St<'_>, name: String, volumes: bool) -> Res<RemoveReport> {
     state
-        .call(|app| async move { app.removal_plan(&name, RemoveOptions { volumes }).await })
+        .call(|app| async move {
+            let options = RemoveOptions {
+                volumes,
+                skip_backup: false,
+            };
+            app.removal_plan(&name, options).await
+        })
         .await
 }
 
@@ -117,11 +130,39 @@ pub async fn remove_project(
     state: St<'_>,
     name: String,
     volumes: bool,
+    skip_backup: Option<bool>,
     on_progress: Channel<Progress>,
 ) -> Res<RemoveReport> {
+    let options = RemoveOptions {
+        volumes,
+        skip_backup: skip_backup.unwrap_or(false),
+    };
+    state
+        .call(|app| async move { app.remove(&name, options, &sink(&on_progress)).await })
+        .await
+}
+
+#[tauri::command]
+pub async fn backup_project(
+    state: St<'_>,
+    name: String,
+    on_progress: Channel<Progress>,
+) -> Res<BackupReport> {
+    state
+        .call(|app| async move { app.backup(&name, None, &sink(&on_progress)).await })
+        .await
+}
+
+#[tauri::command]
+pub async fn restore_project(
+    state: St<'_>,
+    name: String,
+    file: String,
+    on_progress: Channel<Progress>,
+) -> Res<RestoreReport> {
     state
         .call(|app| async move {
-            app.remove(&name, RemoveOptions { volumes }, &sink(&on_progress))
+            app.restore(&name, std::path::Path::new(&file), &sink(&on_progress))
                 .await
         })
         .await

@@ -23,6 +23,8 @@ pub fn run() {
             commands::restart_project,
             commands::removal_plan,
             commands::remove_project,
+            commands::backup_project,
+            commands::restore_project,
             commands::open_logs,
             commands::close_logs,
             commands::watch_events,

@@ -563,6 +563,7 @@ async function handle(cmd: string, a: Record<string, unknown>): Promise<unknown>
         networks: [`project_${c.id}`],
         volumes_removed: a.volumes ? vols : [],
         volumes_kept: a.volumes ? [] : vols,
+        backup: null,
       };
       if (cmd === "remove_project") {
         const ch = a.onProgress as Chan;

@@ -67,6 +67,8 @@ pub fn status_of(e: &Error) -> StatusCode {
         | Error::InvalidSetting { .. }
         | Error::InvalidJwt(_)
         | Error::InvalidRequest(_)
+        | Error::PortOutOfRange { .. }
+        | Error::RestoreFailed { .. }
         | Error::Query { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         Error::NotFound(_) => StatusCode::NOT_FOUND,
         Error::NameTaken(_)
@@ -74,6 +76,9 @@ pub fn status_of(e: &Error) -> StatusCode {
         | Error::PortInUse { .. }
         | Error::NoFreePorts { .. }
         | Error::OrphanVolume { .. }
+        | Error::VolumeMissing { .. }
+        | Error::VolumeForeign { .. }
+        | Error::BackupFailed { .. }
         | Error::SecretMissing { .. }
         | Error::DatabaseUnreachable { .. } => StatusCode::CONFLICT,
         Error::DockerUnavailable { .. }

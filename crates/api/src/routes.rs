@@ -246,6 +246,7 @@ pub async fn create<P: Provisioner + Clone + 'static>(
         ports: PortRequest {
             db: b.db_port,
             realtime: b.realtime_port,
+            allow_privileged: false,
         },
         engine: b.engine,
     };
@@ -413,6 +414,7 @@ pub async fn remove<P: Provisioner + Clone + 'static>(
 ) -> Res<Json<RemoveReport>> {
     let options = RemoveOptions {
         volumes: q.volumes.unwrap_or(false),
+        skip_backup: false,
     };
     if q.dry_run == Some(true) {
         return Ok(Json(st.app.removal_plan(&name, options).await?));

@@ -44,6 +44,9 @@ enum Command {
         /// Realtime engine: native (supalove's own) or supabase (the official image)
         #[arg(long)]
         engine: Option<String>,
+        /// Allow --db-port / --realtime-port below 1024 (as root only)
+        #[arg(long)]
+        allow_privileged_ports: bool,
         #[arg(long)]
         json: bool,
     },
@@ -61,6 +64,9 @@ enum Command {
     /// Start a stopped project (recreates missing containers; data is kept)
     Start {
         name: String,
+        /// When the data volume is gone, begin again with an empty database (the data stays lost)
+        #[arg(long)]
+        recreate_empty: bool,
         #[arg(long)]
         json: bool,
     },
@@ -79,12 +85,33 @@ enum Command {
     /// Delete a project's containers and network; data volumes and secrets are kept unless --volumes
     Rm {
         name: String,
-        /// Also delete the data volumes and the project's secrets (cannot be undone)
+        /// Also delete the data volumes and the project's secrets (a database that holds
+        /// anything is first dumped into the app-data dir's backups folder)
         #[arg(long)]
         volumes: bool,
+        /// With --volumes: delete without taking that backup first
+        #[arg(long, requires = "volumes")]
+        no_backup: bool,
         /// Do not ask for confirmation
         #[arg(long, short)]
         yes: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Dump a project's database (pg_dump, run in its db container) into a plain SQL file
+    Backup {
+        name: String,
+        /// Where to write it (default: a new file in the app-data dir's backups folder)
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Load a dump from `supalove backup` into a project's database, in one transaction
+    /// (what the database held before is backed up first)
+    Restore {
+        name: String,
+        file: PathBuf,
         #[arg(long)]
         json: bool,
     },
@@ -263,6 +290,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             db_port,
             realtime_port,
             engine,
+            allow_privileged_ports,
             json,
         } => {
             let engine = engine
@@ -277,6 +305,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 ports: PortRequest {
                     db: db_port,
                     realtime: realtime_port,
+                    allow_privileged: allow_privileged_ports,
                 },
                 engine,
             };
@@ -305,17 +334,25 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 print!("{}", output::card(&card));
             }
         }
-        Command::Start { name, json } => lifecycle(&name, json, Action::Start).await?,
+        Command::Start {
+            name,
+            recreate_empty,
+            json,
+        } => lifecycle(&name, json, Action::Start { recreate_empty }).await?,
         Command::Stop { name, json } => lifecycle(&name, json, Action::Stop).await?,
         Command::Restart { name, json } => lifecycle(&name, json, Action::Restart).await?,
         Command::Rm {
             name,
             volumes,
+            no_backup,
             yes,
             json,
         } => {
             let app = app().await?;
-            let options = RemoveOptions { volumes };
+            let options = RemoveOptions {
+                volumes,
+                skip_backup: no_backup,
+            };
             let plan = app.removal_plan(&name, options).await?;
             if !json || !yes {
                 eprintln!("Removing project {name:?} deletes:");
@@ -330,6 +367,12 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 }
                 if volumes {
                     eprintln!("  secrets   the project's JWT secret and database password");
+                    if !no_backup {
+                        eprintln!(
+                            "after dumping its database (if it holds anything) into {} (skip with --no-backup)",
+                            supalove_core::backup::backups_dir(app.settings()).display()
+                        );
+                    }
                 }
                 if !plan.volumes_kept.is_empty() {
                     eprintln!("and keeps:");
@@ -350,6 +393,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
             if json {
                 print_json(&report)?;
             } else {
+                if let Some(file) = &report.backup {
+                    println!("backed up {name}'s database to {file}");
+                }
                 println!(
                     "removed {name}: {} container(s), {} network(s), {} volume(s); kept {} volume(s)",
                     report.containers.len(),
@@ -357,6 +403,35 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     report.volumes_removed.len(),
                     report.volumes_kept.len()
                 );
+            }
+        }
+        Command::Backup { name, out, json } => {
+            let app = app().await?;
+            let tl = Timeline::new(json);
+            let sink = |p: Progress| tl.report(p);
+            let result = app.backup(&name, out.as_deref(), &sink).await;
+            tl.finish();
+            let report = result?;
+            if json {
+                print_json(&report)?;
+            } else {
+                println!("{}", report.file.display());
+            }
+        }
+        Command::Restore { name, file, json } => {
+            let app = app().await?;
+            let tl = Timeline::new(json);
+            let sink = |p: Progress| tl.report(p);
+            let result = app.restore(&name, &file, &sink).await;
+            tl.finish();
+            let report = result?;
+            if json {
+                print_json(&report)?;
+            } else {
+                if let Some(previous) = &report.previous {
+                    println!("the database as it was before: {}", previous.display());
+                }
+                println!("restored {} into {name}", report.file.display());
             }
         }
         Command::Logs {
@@ -566,7 +641,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
 }
 
 enum Action {
-    Start,
+    Start { recreate_empty: bool },
     Stop,
     Restart,
 }
@@ -576,7 +651,10 @@ async fn lifecycle(name: &str, json: bool, action: Action) -> anyhow::Result<()>
     let tl = Timeline::new(json);
     let sink = |p: Progress| tl.report(p);
     let result = match action {
-        Action::Start => app.start(name, &sink).await,
+        Action::Start { recreate_empty } => {
+            let options = supalove_core::projects::StartOptions { recreate_empty };
+            app.start_with(name, options, &sink).await
+        }
         Action::Stop => app.stop(name, &sink).await,
         Action::Restart => app.restart(name, &sink).await,
     };

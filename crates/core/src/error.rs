@@ -27,6 +27,35 @@ pub enum Error {
     SecretMissing { project: String, what: &'static str },
     #[error("a data volume {volume} kept from an earlier project {project:?} exists, but its secrets are gone")]
     OrphanVolume { project: String, volume: String },
+    #[error("port {port} ({what}) cannot be used: {reason}; ports must be in 1024-65535")]
+    PortOutOfRange {
+        port: u16,
+        what: String,
+        reason: String,
+    },
+    #[error("the data volume {volume} of project {project:?} is gone{}: starting would put an empty database in place of the project's data",
+        seen_note(last_seen, created_at))]
+    VolumeMissing {
+        project: String,
+        volume: String,
+        /// When supalove last saw it serve the project, if known.
+        last_seen: Option<String>,
+        created_at: Option<String>,
+    },
+    #[error("the data volume {volume} does not hold project {project:?}'s database: {detail}")]
+    VolumeForeign {
+        project: String,
+        volume: String,
+        detail: String,
+    },
+    #[error("could not back up project {project:?}: {detail}")]
+    BackupFailed { project: String, detail: String },
+    #[error("could not restore {file} into project {project:?}: {detail}")]
+    RestoreFailed {
+        project: String,
+        file: PathBuf,
+        detail: String,
+    },
     #[error("Docker is not reachable (tried {}): {detail}", tried.join(", "))]
     DockerUnavailable { tried: Vec<String>, detail: String },
     #[error("image {image} is not available locally and could not be pulled: {detail}")]
@@ -102,6 +131,11 @@ pub enum ErrorKind {
     KeyringUnavailable,
     SecretMissing,
     OrphanVolume,
+    PortOutOfRange,
+    VolumeMissing,
+    VolumeForeign,
+    BackupFailed,
+    RestoreFailed,
     DockerUnavailable,
     ImageMissing,
     Docker,
@@ -132,6 +166,11 @@ impl ErrorKind {
             ErrorKind::KeyringUnavailable => "keyring_unavailable",
             ErrorKind::SecretMissing => "secret_missing",
             ErrorKind::OrphanVolume => "orphan_volume",
+            ErrorKind::PortOutOfRange => "port_out_of_range",
+            ErrorKind::VolumeMissing => "volume_missing",
+            ErrorKind::VolumeForeign => "volume_foreign",
+            ErrorKind::BackupFailed => "backup_failed",
+            ErrorKind::RestoreFailed => "restore_failed",
             ErrorKind::DockerUnavailable => "docker_unavailable",
             ErrorKind::ImageMissing => "image_missing",
             ErrorKind::Docker => "docker",
@@ -187,6 +226,21 @@ impl Error {
             ),
             Error::OrphanVolume { project, volume } => format!(
                 "delete the old data with `supalove rm {project} --volumes` (removes volume {volume}), or choose another name"
+            ),
+            Error::PortOutOfRange { .. } => {
+                "choose a port in 1024-65535, or leave --db-port / --realtime-port unset so supalove picks free ones (ports below 1024 need root and --allow-privileged-ports)".into()
+            }
+            Error::VolumeMissing { project, .. } => format!(
+                "if the data is somewhere else, bring the volume back (or restore a backup afterwards with `supalove restore {project} <file>`); to begin again with an empty database, run `supalove start {project} --recreate-empty`"
+            ),
+            Error::VolumeForeign { project, volume, .. } => format!(
+                "nothing was started. Keep that data where it belongs: back it up or move it away (`docker volume rm {volume}` once you no longer need it), then run `supalove start {project} --recreate-empty` for an empty database"
+            ),
+            Error::BackupFailed { project, .. } => format!(
+                "start the project (`supalove start {project}`) so its database can be dumped, or pass --no-backup to delete without one"
+            ),
+            Error::RestoreFailed { project, .. } => format!(
+                "the restore ran in one transaction, so the database is as it was; check the file is a dump from `supalove backup`, and see `supalove logs {project} db`"
             ),
             Error::DockerUnavailable { .. } => {
                 "start Docker (`sudo systemctl start docker`, or open Docker Desktop / OrbStack, or `colima start`), or set DOCKER_HOST to your engine's socket".into()
@@ -316,6 +370,11 @@ impl Error {
             Error::KeyringUnavailable(_) => ErrorKind::KeyringUnavailable,
             Error::SecretMissing { .. } => ErrorKind::SecretMissing,
             Error::OrphanVolume { .. } => ErrorKind::OrphanVolume,
+            Error::PortOutOfRange { .. } => ErrorKind::PortOutOfRange,
+            Error::VolumeMissing { .. } => ErrorKind::VolumeMissing,
+            Error::VolumeForeign { .. } => ErrorKind::VolumeForeign,
+            Error::BackupFailed { .. } => ErrorKind::BackupFailed,
+            Error::RestoreFailed { .. } => ErrorKind::RestoreFailed,
             Error::DockerUnavailable { .. } => ErrorKind::DockerUnavailable,
             Error::ImageMissing { .. } => ErrorKind::ImageMissing,
             Error::Docker(_) => ErrorKind::Docker,
@@ -338,6 +397,24 @@ impl Error {
             context: context.into(),
             source,
         }
+    }
+}
+
+/// ` (last seen by supalove <t>; created <t>)`, with what is known.
+fn seen_note(last_seen: &Option<String>, created_at: &Option<String>) -> String {
+    let parts: Vec<String> = [
+        last_seen
+            .as_ref()
+            .map(|t| format!("last seen by supalove {t}")),
+        created_at.as_ref().map(|t| format!("created {t}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if parts.is_empty() {
+        " (supalove has no record of when it was last seen)".into()
+    } else {
+        format!(" ({})", parts.join("; "))
     }
 }
 

@@ -1,4 +1,5 @@
-//! Exports a project as a compose folder: `docker-compose.yml`, a 0600 `.env`, and `init/`.
+//! Exports a project as a compose folder: `docker-compose.yml`, a 0600 `.env`, `init/` and
+//! `secrets/` (a 0700 folder with the files compose mounts under `/run/secrets/`).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -6,7 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::template::{RenderedStack, TEMPLATE_FILES};
+use crate::template::{self, RenderedStack, TEMPLATE_FILES};
 
 /// What an export wrote.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -43,6 +44,17 @@ pub fn export(
             write_atomic(&path, contents.as_bytes(), 0o644)?;
             files.push(path);
         }
+    }
+    // compose mounts each secret file as it is on the host: readable inside the container by
+    // its unprivileged user (0444), kept from other host users by the 0700 folder around it.
+    for (name, secret) in &stack.spec.secrets {
+        let rel = secret.file.trim_start_matches("./");
+        let path = dir.join(rel);
+        if let Some(parent) = path.parent() {
+            crate::registry::create_private_dir(parent)?;
+        }
+        write_atomic(&path, template::secret_value(name, env)?.as_bytes(), 0o444)?;
+        files.push(path);
     }
     Ok(ExportReport {
         compose_file,

@@ -1,6 +1,7 @@
 //! supalove-core: the domain and use cases of supalove. No UI, no Docker client: the engine
 //! sits behind [`provisioner::Provisioner`].
 
+pub mod backup;
 pub mod card;
 pub mod doctor;
 pub mod downloads;
@@ -21,6 +22,7 @@ pub mod spec;
 pub mod sql;
 pub mod subscription;
 pub mod template;
+pub mod volumes;
 
 pub use error::{Error, ErrorKind, Result, Shell};
 pub use projects::{CreateProject, RemoveOptions, Supalove};

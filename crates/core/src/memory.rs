@@ -27,6 +27,8 @@ pub struct MemProject {
 pub struct MemState {
     pub projects: BTreeMap<String, MemProject>,
     pub volumes: BTreeSet<String>,
+    /// Labels of each volume, as given when it was created.
+    pub volume_labels: BTreeMap<String, BTreeMap<String, String>>,
     pub images: BTreeSet<String>,
     /// `apply` fails with this Docker message.
     pub fail_apply: Option<String>,
@@ -81,6 +83,30 @@ impl Provisioner for MemoryProvisioner {
         Ok(self.check()?.images.contains(image))
     }
 
+    async fn volume_info(&self, name: &str) -> Result<Option<crate::provisioner::VolumeInfo>> {
+        let st = self.check()?;
+        Ok(st
+            .volumes
+            .contains(name)
+            .then(|| crate::provisioner::VolumeInfo {
+                labels: st.volume_labels.get(name).cloned().unwrap_or_default(),
+                created_at: None,
+            }))
+    }
+
+    async fn exec<'a>(
+        &'a self,
+        _project_id: &'a str,
+        _service: &'a str,
+        _cmd: Vec<String>,
+        _stdin: Option<Box<dyn tokio::io::AsyncRead + Send + Unpin + 'a>>,
+        _stdout: &'a mut (dyn tokio::io::AsyncWrite + Send + Unpin),
+    ) -> Result<crate::provisioner::ExecOutcome> {
+        Err(crate::Error::Docker(
+            "the in-memory provisioner runs no commands".into(),
+        ))
+    }
+
     async fn volume_exists(&self, name: &str) -> Result<bool> {
         Ok(self.check()?.volumes.contains(name))
     }
@@ -95,7 +121,10 @@ impl Provisioner for MemoryProvisioner {
         let mut st = self.check()?;
         st.applies += 1;
         for volume in stack.spec.volumes.values() {
-            st.volumes.insert(volume.name.clone());
+            if st.volumes.insert(volume.name.clone()) {
+                st.volume_labels
+                    .insert(volume.name.clone(), volume.labels.clone());
+            }
         }
         let project = st.projects.entry(project_id.to_string()).or_default();
         project.network = true;
@@ -180,6 +209,7 @@ impl Provisioner for MemoryProvisioner {
             networks: found.networks,
             volumes_removed: removed,
             volumes_kept: kept,
+            backup: None,
         })
     }
 

@@ -35,6 +35,55 @@ pub struct PortRequest {
     pub db: Option<u16>,
     /// Host port for Realtime.
     pub realtime: Option<u16>,
+    /// Allow ports below 1024 (only honoured for root, who alone may bind them).
+    pub allow_privileged: bool,
+}
+
+/// The lowest port a project may publish without `allow_privileged`.
+pub const FIRST_UNPRIVILEGED_PORT: u16 = 1024;
+
+/// Refuses requested ports that cannot work: 0 (Docker would pick a random one that supalove
+/// never learns) and ports below 1024 unless root asked for them. Checks only the request,
+/// so it runs before anything is touched.
+pub fn check_request(request: &PortRequest) -> Result<()> {
+    check_request_as(request, running_as_root())
+}
+
+fn check_request_as(request: &PortRequest, root: bool) -> Result<()> {
+    for (what, port) in [("db", request.db), ("realtime", request.realtime)] {
+        let Some(port) = port else { continue };
+        let reason = if port == 0 {
+            "port 0 would let Docker pick a random port".to_string()
+        } else if port < FIRST_UNPRIVILEGED_PORT && !(root && request.allow_privileged) {
+            if root {
+                "it is below 1024 (a privileged port): pass --allow-privileged-ports to use it"
+                    .to_string()
+            } else {
+                "it is below 1024 (a privileged port, which only root may publish)".to_string()
+            }
+        } else {
+            continue;
+        };
+        return Err(Error::PortOutOfRange {
+            port,
+            what: what.to_string(),
+            reason,
+        });
+    }
+    Ok(())
+}
+
+/// True when this process runs as root (the owner of `/proc/self` is its effective user).
+fn running_as_root() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        false
+    }
 }
 
 /// Picks the lowest free offset (or checks the requested ports) against the other projects
@@ -234,6 +283,7 @@ mod tests {
             PortRequest {
                 db: None,
                 realtime: Some(first.realtime),
+                allow_privileged: false,
             },
         )
         .unwrap_err();
@@ -242,6 +292,32 @@ mod tests {
         // The listener is this test process itself, so its name must appear.
         let me = std::fs::read_to_string("/proc/self/comm").unwrap();
         assert!(msg.contains(me.trim()), "{msg}");
+    }
+
+    #[test]
+    fn port_zero_and_privileged_ports_are_refused() {
+        let req = |db: Option<u16>, realtime: Option<u16>, allow: bool| PortRequest {
+            db,
+            realtime,
+            allow_privileged: allow,
+        };
+        for root in [false, true] {
+            let e = check_request_as(&req(Some(0), None, true), root).unwrap_err();
+            assert!(e.to_string().contains("port 0"), "{e}");
+            assert_eq!(e.kind().as_str(), "port_out_of_range");
+            let e = check_request_as(&req(None, Some(0), true), root).unwrap_err();
+            assert!(e.to_string().contains("(realtime)"), "{e}");
+            let e = check_request_as(&req(Some(80), None, false), root).unwrap_err();
+            assert!(e.to_string().contains("below 1024"), "{e}");
+            assert!(check_request_as(&req(Some(1024), Some(65535), false), root).is_ok());
+            assert!(check_request_as(&req(None, None, false), root).is_ok());
+        }
+        // Only root, and only when asked, gets a privileged port.
+        assert!(check_request_as(&req(Some(80), Some(443), true), true).is_ok());
+        let e = check_request_as(&req(Some(80), None, true), false).unwrap_err();
+        assert!(e.to_string().contains("only root"), "{e}");
+        let e = check_request_as(&req(Some(80), None, false), true).unwrap_err();
+        assert!(e.to_string().contains("--allow-privileged-ports"), "{e}");
     }
 
     #[test]
@@ -255,6 +331,7 @@ mod tests {
             PortRequest {
                 db: Some(first.db),
                 realtime: None,
+                allow_privileged: false,
             },
         )
         .unwrap_err();

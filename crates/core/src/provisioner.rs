@@ -113,6 +113,24 @@ pub struct RemoveReport {
     pub networks: Vec<String>,
     pub volumes_removed: Vec<String>,
     pub volumes_kept: Vec<String>,
+    /// The database dump taken before the volumes were deleted, if one was.
+    pub backup: Option<String>,
+}
+
+/// What the engine says about a volume.
+#[derive(Debug, Clone, Default)]
+pub struct VolumeInfo {
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// Creation time as the engine reports it (RFC 3339).
+    pub created_at: Option<String>,
+}
+
+/// How an [`Provisioner::exec`] ended.
+#[derive(Debug, Clone)]
+pub struct ExecOutcome {
+    pub exit_code: i64,
+    /// The last few KiB the command wrote to stderr.
+    pub stderr: String,
 }
 
 /// Which stream a log line came from.
@@ -203,6 +221,20 @@ pub trait Provisioner: Send + Sync {
 
     /// True when a volume of that name exists.
     fn volume_exists(&self, name: &str) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Labels and creation time of a volume, or None when it does not exist.
+    fn volume_info(&self, name: &str) -> impl Future<Output = Result<Option<VolumeInfo>>> + Send;
+
+    /// Runs `cmd` in the running container of `service`, feeding it `stdin` (then EOF) and
+    /// copying its stdout into `stdout` as it comes.
+    fn exec<'a>(
+        &'a self,
+        project_id: &'a str,
+        service: &'a str,
+        cmd: Vec<String>,
+        stdin: Option<Box<dyn tokio::io::AsyncRead + Send + Unpin + 'a>>,
+        stdout: &'a mut (dyn tokio::io::AsyncWrite + Send + Unpin),
+    ) -> impl Future<Output = Result<ExecOutcome>> + Send + 'a;
 
     /// Makes the engine match `stack`: images, network, volumes, containers (created, files
     /// uploaded, started). Rerunning converges and never duplicates.

@@ -74,6 +74,9 @@ pub struct ProjectRecord {
     /// False until the first provisioning finished; a rerun of `new` resumes such a project.
     #[serde(default)]
     pub provisioned: bool,
+    /// The identity of the project's data volume, so a lost or swapped one is noticed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_volume: Option<crate::volumes::DataVolume>,
 }
 
 impl ProjectRecord {
@@ -89,6 +92,7 @@ impl ProjectRecord {
             template_version: TEMPLATE_VERSION,
             created_at,
             provisioned: false,
+            data_volume: None,
         }
     }
 }

@@ -21,6 +21,9 @@ pub struct StackSpec {
     /// Networks by compose key (`default` is the project network).
     #[serde(default)]
     pub networks: BTreeMap<String, NetworkSpec>,
+    /// File-based secrets by name (compose's top-level `secrets:`).
+    #[serde(default)]
+    pub secrets: BTreeMap<String, SecretSpec>,
 }
 
 /// One service (container).
@@ -53,6 +56,42 @@ pub struct ServiceSpec {
     pub stop_grace_period: Option<String>,
     #[serde(default)]
     pub networks: BTreeMap<String, ServiceNetwork>,
+    /// Secrets placed in the container as files under `/run/secrets/`.
+    #[serde(default)]
+    pub secrets: Vec<ServiceSecret>,
+}
+
+/// A top-level secret: a file beside the compose file (`./secrets/<name>`). A secret named
+/// `x` holds the stack variable `X`; the provisioner uploads it, the export writes the file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretSpec {
+    pub file: String,
+}
+
+/// A service's use of a secret (compose's long syntax; `mode` is always 0400 for uploads).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSecret {
+    pub source: String,
+    /// File name under `/run/secrets/` (default: the source's name).
+    #[serde(default)]
+    pub target: Option<String>,
+    /// Numeric owner of the file in the container (default 0), for images that run unprivileged.
+    #[serde(default)]
+    pub uid: Option<String>,
+}
+
+impl ServiceSecret {
+    /// Absolute path of the secret's file inside the container.
+    pub fn path(&self) -> String {
+        let target = self.target.as_deref().unwrap_or(&self.source);
+        if target.starts_with('/') {
+            target.to_string()
+        } else {
+            format!("/run/secrets/{target}")
+        }
+    }
 }
 
 /// A container healthcheck.

@@ -54,6 +54,10 @@ pub struct Upload {
     pub path: String,
     /// File contents.
     pub contents: Vec<u8>,
+    /// Permission bits (0644 for template files, 0400 for secrets).
+    pub mode: u32,
+    /// Numeric owner inside the container.
+    pub uid: u32,
 }
 
 /// A rendered stack: the compose text, its resolved typed spec, and the files to upload.
@@ -83,7 +87,8 @@ pub fn render(ctx: &TemplateContext, env: &BTreeMap<String, String>) -> Result<R
     interpolate_value(&mut value, env)?;
     let spec: StackSpec =
         serde_yaml::from_value(value).map_err(|e| Error::Template(e.to_string()))?;
-    let uploads = uploads_for(&spec)?;
+    let mut uploads = uploads_for(&spec)?;
+    uploads.extend(secret_uploads(&spec, env)?);
     Ok(RenderedStack {
         compose_yaml,
         spec,
@@ -108,8 +113,52 @@ fn uploads_for(spec: &StackSpec) -> Result<Vec<Upload>> {
                     service: service.clone(),
                     path: format!("{}/{name}", target.trim_end_matches('/')),
                     contents: contents.as_bytes().to_vec(),
+                    mode: 0o644,
+                    uid: 0,
                 });
             }
+        }
+    }
+    Ok(uploads)
+}
+
+/// The value of a declared secret: a secret named `x` holds the stack variable `X`.
+pub fn secret_value<'a>(name: &str, env: &'a BTreeMap<String, String>) -> Result<&'a String> {
+    env.get(&name.to_ascii_uppercase()).ok_or_else(|| {
+        Error::Template(format!(
+            "secret {name}: variable {} is not set",
+            name.to_ascii_uppercase()
+        ))
+    })
+}
+
+/// Each service's secrets as 0400 files under `/run/secrets/`, so none sits in its environment.
+fn secret_uploads(spec: &StackSpec, env: &BTreeMap<String, String>) -> Result<Vec<Upload>> {
+    let mut uploads = Vec::new();
+    for (service, svc) in &spec.services {
+        for secret in &svc.secrets {
+            if !spec.secrets.contains_key(&secret.source) {
+                return Err(Error::Template(format!(
+                    "service {service} uses undeclared secret {}",
+                    secret.source
+                )));
+            }
+            let uid = match secret.uid.as_deref() {
+                None => 0,
+                Some(u) => u.parse().map_err(|_| {
+                    Error::Template(format!(
+                        "secret {}: uid {u:?} is not a number",
+                        secret.source
+                    ))
+                })?,
+            };
+            uploads.push(Upload {
+                service: service.clone(),
+                path: secret.path(),
+                contents: secret_value(&secret.source, env)?.as_bytes().to_vec(),
+                mode: 0o400,
+                uid,
+            });
         }
     }
     Ok(uploads)
@@ -205,7 +254,20 @@ mod tests {
         let db = &r.spec.services["db"];
         assert_eq!(db.container_name, "project_shop_db");
         assert_eq!(&db.command[..3], ["postgres", "-c", "wal_level=logical"]);
-        assert_eq!(db.environment["POSTGRES_PASSWORD"], "pw");
+        assert!(!db.environment.contains_key("POSTGRES_PASSWORD"));
+        assert_eq!(
+            db.environment["POSTGRES_PASSWORD_FILE"],
+            "/run/secrets/db_password"
+        );
+        let pw = r
+            .uploads
+            .iter()
+            .find(|u| u.service == "db" && u.path == "/run/secrets/db_password")
+            .expect("the db password is uploaded as a file");
+        assert_eq!(
+            (pw.contents.as_slice(), pw.mode, pw.uid),
+            (&b"pw"[..], 0o400, 0)
+        );
         assert_eq!(db.environment["POSTGRES_DB"], "app");
         let ports = db.port_bindings().unwrap();
         assert_eq!(ports[0].host_ip.to_string(), "127.0.0.1");
@@ -217,7 +279,7 @@ mod tests {
             !r.compose_yaml.contains("pw\n"),
             "secrets stay as ${{VARS}}"
         );
-        assert!(r.compose_yaml.contains("${DB_PASSWORD}"));
+        assert!(r.compose_yaml.contains("file: ./secrets/db_password"));
         let init: Vec<_> = r.uploads.iter().map(|u| u.path.as_str()).collect();
         assert!(init.contains(&"/docker-entrypoint-initdb.d/00-supalove-roles.sql"));
         let sql = String::from_utf8(r.uploads[1].contents.clone()).unwrap();
@@ -237,8 +299,8 @@ mod tests {
             ("DB_PORT", "5432"),
             ("DB_NAME", "app"),
             ("DB_USER", "app"),
-            ("DB_PASSWORD", "pw"),
-            ("JWT_SECRET", "jwt-secret"),
+            ("DB_PASSWORD_FILE", "/run/secrets/db_password"),
+            ("JWT_SECRET_FILE", "/run/secrets/jwt_secret"),
             ("REPLICATION_MODE", "RLS"),
             ("REPLICATION_POLL_INTERVAL", "100"),
             ("SECURE_CHANNELS", "true"),
@@ -249,6 +311,20 @@ mod tests {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
         assert_eq!(rt.environment, want);
+        let files: Vec<(&str, &[u8], u32, u32)> = r
+            .uploads
+            .iter()
+            .filter(|u| u.service == "realtime")
+            .map(|u| (u.path.as_str(), u.contents.as_slice(), u.mode, u.uid))
+            .collect();
+        assert_eq!(
+            files,
+            [
+                ("/run/secrets/db_password", &b"pw"[..], 0o400, 65534),
+                ("/run/secrets/jwt_secret", &b"jwt-secret"[..], 0o400, 65534),
+            ],
+            "the engine (user nobody) reads its secrets from 0400 files"
+        );
         let ports = rt.port_bindings().unwrap();
         assert_eq!(
             (

@@ -313,9 +313,9 @@ async fn upload(docker: &Docker, container: &str, uploads: &[&Upload]) -> Result
     for u in uploads {
         let mut header = tar::Header::new_gnu();
         header.set_size(u.contents.len() as u64);
-        header.set_mode(0o644);
-        header.set_uid(0);
-        header.set_gid(0);
+        header.set_mode(u.mode);
+        header.set_uid(u64::from(u.uid));
+        header.set_gid(u64::from(u.uid));
         header.set_mtime(0);
         let path = u.path.trim_start_matches('/');
         archive

@@ -2,6 +2,7 @@
 
 mod apply;
 pub mod connect;
+mod exec;
 pub mod labels;
 mod lifecycle;
 mod observe;
@@ -14,8 +15,8 @@ use bollard::Docker;
 use futures_util::stream::{self, BoxStream};
 use futures_util::StreamExt;
 use supalove_core::provisioner::{
-    EngineStatus, LogLine, LogOptions, ProgressSink, ProjectResources, Provisioner, RemoveReport,
-    ServiceStats, ServiceStatus, StatusEvent,
+    EngineStatus, ExecOutcome, LogLine, LogOptions, ProgressSink, ProjectResources, Provisioner,
+    RemoveReport, ServiceStats, ServiceStatus, StatusEvent, VolumeInfo,
 };
 use supalove_core::template::RenderedStack;
 use supalove_core::{Error, Result};
@@ -248,6 +249,32 @@ impl Provisioner for LocalDocker {
             }
         })
         .await
+    }
+
+    async fn volume_info(&self, name: &str) -> Result<Option<VolumeInfo>> {
+        self.call(|d| async move {
+            match d.inspect_volume(name).await {
+                Ok(v) => Ok(Some(VolumeInfo {
+                    labels: v.labels.into_iter().collect(),
+                    created_at: v.created_at.map(|t| t.to_string()),
+                })),
+                Err(e) if is_not_found(&e) => Ok(None),
+                Err(e) => Err(docker_error(e)),
+            }
+        })
+        .await
+    }
+
+    async fn exec<'a>(
+        &'a self,
+        project_id: &'a str,
+        service: &'a str,
+        cmd: Vec<String>,
+        stdin: Option<Box<dyn tokio::io::AsyncRead + Send + Unpin + 'a>>,
+        stdout: &'a mut (dyn tokio::io::AsyncWrite + Send + Unpin),
+    ) -> Result<ExecOutcome> {
+        let docker = self.docker().await?;
+        exec::exec(&docker, project_id, service, cmd, stdin, stdout).await
     }
 
     async fn apply(

@@ -248,7 +248,10 @@ impl Config {
             }));
         }
         let secure_channels = problems.take(boolean("SECURE_CHANNELS", true));
-        let jwt_secret = match val("JWT_SECRET") {
+        let password = problems.take(secret(&get, "DB_PASSWORD", "DB_PASSWORD_FILE"));
+        let jwt_given = problems.take(secret(&get, "JWT_SECRET", "JWT_SECRET_FILE"));
+        let jwt_given = jwt_given.flatten().map(|s| s.trim().to_string());
+        let jwt_secret = match jwt_given.filter(|s| !s.is_empty()) {
             Some(s) => Some(s),
             None if secure_channels == Some(false) => Some(String::new()),
             None => problems.take(Err(ConfigError::Missing("JWT_SECRET"))),
@@ -285,7 +288,7 @@ impl Config {
             return Err(problems.into_error());
         };
         let all = (
-            mode,
+            (mode, password),
             poll_ms,
             socket_queue,
             secure_channels,
@@ -299,7 +302,7 @@ impl Config {
             streaming,
         );
         let (
-            Some(mode),
+            (Some(mode), Some(password)),
             Some(poll_ms),
             Some(socket_queue),
             Some(secure_channels),
@@ -325,7 +328,7 @@ impl Config {
                 port: db_port,
                 name,
                 user,
-                password: get("DB_PASSWORD").unwrap_or_default(),
+                password: password.unwrap_or_default(),
             },
             jwt_secret,
             mode,
@@ -341,6 +344,35 @@ impl Config {
                 socket_queue_bytes: queue_bytes as usize,
             },
         })
+    }
+}
+
+/// A secret given directly in `var`, or as the contents of the file that `file_var` names
+/// (trailing newlines dropped), so it need not sit in the container's environment. Setting
+/// both is refused, as the official postgres image refuses `POSTGRES_PASSWORD` with `_FILE`.
+fn secret(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    file_var: &'static str,
+) -> Result<Option<String>, ConfigError> {
+    let direct = get(var).filter(|v| !v.is_empty());
+    let path = get(file_var)
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty());
+    match (direct, path) {
+        (Some(_), Some(_)) => Err(ConfigError::Invalid {
+            var: file_var,
+            reason: format!("set either {var} or {file_var}, not both"),
+        }),
+        (Some(v), None) => Ok(Some(v)),
+        (None, Some(path)) => match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(Some(text.trim_end_matches(['\n', '\r']).to_string())),
+            Err(e) => Err(ConfigError::Invalid {
+                var: file_var,
+                reason: format!("cannot read {path}: {e}"),
+            }),
+        },
+        (None, None) => Ok(None),
     }
 }
 
@@ -457,6 +489,48 @@ mod tests {
             e.contains("BIND_ADDRESS") && e.contains("SOCKET_QUEUE_BYTES"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn secrets_can_come_from_files() {
+        let dir = std::env::temp_dir().join(format!("supalove-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pw = dir.join("db_password");
+        let jwt = dir.join("jwt_secret");
+        std::fs::write(&pw, "from-file-pw\n").unwrap();
+        std::fs::write(&jwt, "jwt-from-file-jwt-from-file-jwt-from").unwrap();
+        let (pw_path, jwt_path) = (pw.to_str().unwrap(), jwt.to_str().unwrap());
+        let only_files = |k: &str| match k {
+            "DB_HOST" | "DB_NAME" | "DB_USER" => Some("x".to_string()),
+            "DB_PASSWORD_FILE" => Some(pw_path.to_string()),
+            "JWT_SECRET_FILE" => Some(jwt_path.to_string()),
+            _ => None,
+        };
+        let c = Config::from_lookup(only_files).unwrap();
+        assert_eq!(c.db.password, "from-file-pw");
+        assert_eq!(c.jwt_secret, "jwt-from-file-jwt-from-file-jwt-from");
+
+        // The plain variables still work, and both at once is refused.
+        assert_eq!(cfg(&[]).unwrap().db.password, "pw");
+        let both = cfg(&[("DB_PASSWORD_FILE", pw_path)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            both.contains("DB_PASSWORD_FILE") && both.contains("not both"),
+            "{both}"
+        );
+
+        // An unreadable file names the variable and the path, never a secret.
+        let missing = dir.join("nope");
+        let e = Config::from_lookup(|k| match k {
+            "JWT_SECRET_FILE" => Some(missing.to_str().unwrap().to_string()),
+            "JWT_SECRET" => None,
+            other => only_files(other),
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("JWT_SECRET_FILE") && e.contains("nope"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -144,7 +144,7 @@ impl World {
 impl Drop for World {
     fn drop(&mut self) {
         for name in self.names.lock().unwrap().iter() {
-            let _ = self.run(&["rm", name, "--volumes", "--yes"]);
+            let _ = self.run(&["rm", name, "--volumes", "--yes", "--no-backup"]);
         }
     }
 }

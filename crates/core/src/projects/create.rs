@@ -29,12 +29,18 @@ impl<P: Provisioner> Supalove<P> {
         progress: ProgressSink<'_>,
     ) -> Result<ProjectCard> {
         validate_name(&req.name)?;
+        ports::check_request(&req.ports)?;
         let registry = self.registry.clone();
         let name = req.name.clone();
         let _claim = self.blocking(move || registry.claim(&name)).await?;
         self.secret_call(|s| s.check_available()).await?;
         let facts = self.facts(&req.name).await?;
-        let (record, fresh) = self.plan(&req, &facts, progress).await?;
+        let (mut record, fresh) = self.plan(&req, &facts, progress).await?;
+        if !fresh {
+            let options = crate::volumes::StartOptions::default();
+            crate::volumes::prepare(&self.registry, &self.provisioner, &mut record, options)
+                .await?;
+        }
         if let Err(e) = self.provision(&record, progress).await {
             if fresh {
                 self.undo_create(&record, facts.volume_exists, facts.secrets_exist, progress)
@@ -51,6 +57,7 @@ impl<P: Provisioner> Supalove<P> {
             registry.upsert(&lock, done)
         })
         .await?;
+        crate::volumes::seen(&self.registry, &self.provisioner, &record.name).await?;
         self.show(&record.name).await
     }
 
@@ -112,6 +119,7 @@ impl<P: Provisioner> Supalove<P> {
         let settings = self.settings.clone();
         let name = req.name.clone();
         let request = req.ports;
+        let volume_info = self.provisioner.volume_info(&facts.volume).await?;
         let (record, fresh) = self
             .blocking(move || {
                 let lock = registry.lock()?;
@@ -124,6 +132,7 @@ impl<P: Provisioner> Supalove<P> {
                         let mut record = ProjectRecord::new(name, ports, db_image, keys::now());
                         record.realtime_engine = engine;
                         record.realtime_image = realtime_image;
+                        crate::volumes::plan_with(&mut record, volume_info);
                         registry.upsert(&lock, record.clone())?;
                         Ok((record, true))
                     }

@@ -13,7 +13,20 @@ impl<P: Provisioner> Supalove<P> {
     /// Starts a project; recreates missing containers from the template (data volumes are
     /// reused) and waits until the database answers.
     pub async fn start(&self, name: &str, progress: ProgressSink<'_>) -> Result<ProjectCard> {
-        let record = self.record(name).await?;
+        self.start_with(name, StartOptions::default(), progress)
+            .await
+    }
+
+    /// [`Supalove::start`], refusing a missing or foreign data volume unless `options` say
+    /// to begin again with an empty database.
+    pub async fn start_with(
+        &self,
+        name: &str,
+        options: StartOptions,
+        progress: ProgressSink<'_>,
+    ) -> Result<ProjectCard> {
+        let mut record = self.record(name).await?;
+        crate::volumes::prepare(&self.registry, &self.provisioner, &mut record, options).await?;
         let secrets = self.load_secrets(&record).await?;
         let services = self.provisioner.status(&record.id).await?;
         let running: Vec<u16> = if services
@@ -31,6 +44,7 @@ impl<P: Provisioner> Supalove<P> {
         // apply converges: existing containers are started, missing ones recreated.
         self.provisioner.apply(&record.id, &stack, progress).await?;
         self.wait_ready(&record, &secrets, progress).await?;
+        crate::volumes::seen(&self.registry, &self.provisioner, name).await?;
         self.card(&record).await
     }
 
@@ -43,6 +57,9 @@ impl<P: Provisioner> Supalove<P> {
 
     /// Stop then start.
     pub async fn restart(&self, name: &str, progress: ProgressSink<'_>) -> Result<ProjectCard> {
+        let mut record = self.record(name).await?;
+        let options = StartOptions::default();
+        crate::volumes::prepare(&self.registry, &self.provisioner, &mut record, options).await?;
         self.stop(name, progress).await?;
         self.start(name, progress).await
     }
@@ -69,6 +86,7 @@ impl<P: Provisioner> Supalove<P> {
             networks: found.networks,
             volumes_removed: removed,
             volumes_kept: kept,
+            backup: None,
         })
     }
 
@@ -82,7 +100,11 @@ impl<P: Provisioner> Supalove<P> {
         progress: ProgressSink<'_>,
     ) -> Result<RemoveReport> {
         self.removal_plan(name, options).await?;
-        let report = self
+        let backup = match options.volumes && !options.skip_backup {
+            true => crate::backup::before_removal(self, name, progress).await?,
+            false => None,
+        };
+        let mut report = self
             .provisioner
             .remove(name, options.volumes, progress)
             .await?;
@@ -103,6 +125,7 @@ impl<P: Provisioner> Supalove<P> {
             registry.remove(&lock, &project)
         })
         .await?;
+        report.backup = backup.map(|f| f.display().to_string());
         Ok(report)
     }
 }

@@ -60,7 +60,12 @@ pub struct CreateProject {
 pub struct RemoveOptions {
     /// Also delete data volumes and the project's secrets.
     pub volumes: bool,
+    /// With `volumes`: skip the pg_dump into the backups folder that is otherwise taken first
+    /// (when the database holds anything).
+    pub skip_backup: bool,
 }
+
+pub use crate::volumes::StartOptions;
 
 /// supalove's application service: settings, registry, secrets and a provisioner.
 pub struct Supalove<P> {
@@ -146,7 +151,9 @@ impl<P: Provisioner> Supalove<P> {
                 record.realtime_image.clone()
             },
         };
-        template::render(&ctx, &self.stack_env(record, secrets))
+        let mut stack = template::render(&ctx, &self.stack_env(record, secrets))?;
+        crate::volumes::label(&mut stack, record);
+        Ok(stack)
     }
 
     /// The variables the template's `${VARS}` resolve from (and the exported `.env`).

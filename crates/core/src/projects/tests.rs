@@ -139,14 +139,27 @@ async fn remove_keeps_volumes_and_secrets_unless_asked() {
     f.app.create(req("shop"), &quiet).await.unwrap();
     let plan = f
         .app
-        .removal_plan("shop", RemoveOptions { volumes: false })
+        .removal_plan(
+            "shop",
+            RemoveOptions {
+                volumes: false,
+                skip_backup: false,
+            },
+        )
         .await
         .unwrap();
     assert_eq!(plan.volumes_kept, vec!["project_shop_db_data".to_string()]);
     assert!(plan.volumes_removed.is_empty());
     let report = f
         .app
-        .remove("shop", RemoveOptions { volumes: false }, &quiet)
+        .remove(
+            "shop",
+            RemoveOptions {
+                volumes: false,
+                skip_backup: false,
+            },
+            &quiet,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -157,7 +170,14 @@ async fn remove_keeps_volumes_and_secrets_unless_asked() {
     // Known by its leftover volume only, it can still be removed for good.
     let gone = f
         .app
-        .remove("shop", RemoveOptions { volumes: true }, &quiet)
+        .remove(
+            "shop",
+            RemoveOptions {
+                volumes: true,
+                skip_backup: true,
+            },
+            &quiet,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -167,7 +187,13 @@ async fn remove_keeps_volumes_and_secrets_unless_asked() {
     assert!(!secrets::exists(f.secrets.as_ref(), "shop").unwrap());
     let nothing = f
         .app
-        .removal_plan("shop", RemoveOptions { volumes: true })
+        .removal_plan(
+            "shop",
+            RemoveOptions {
+                volumes: true,
+                skip_backup: true,
+            },
+        )
         .await
         .unwrap_err();
     assert!(matches!(nothing, Error::NotFound(_)), "{nothing}");

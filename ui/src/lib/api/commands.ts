@@ -11,6 +11,8 @@ import type { NameCheck } from "./bindings/NameCheck";
 import type { Progress } from "./bindings/Progress";
 import type { ProjectCard } from "./bindings/ProjectCard";
 import type { RemoveReport } from "./bindings/RemoveReport";
+import type { BackupReport } from "./bindings/BackupReport";
+import type { RestoreReport } from "./bindings/RestoreReport";
 import type { ServiceStats } from "./bindings/ServiceStats";
 import type { StatusEvent } from "./bindings/StatusEvent";
 import type { DoctorReport } from "./bindings/DoctorReport";
@@ -71,6 +73,12 @@ export const api = {
     call<RemoveReport>("removal_plan", { name, volumes }),
   removeProject: (name: string, volumes: boolean, onProgress: ProgressHandler) =>
     call<RemoveReport>("remove_project", { name, volumes, onProgress: channel(onProgress) }),
+  /** pg_dump of the project's database into the app-data dir's backups folder. */
+  backupProject: (name: string, onProgress: ProgressHandler) =>
+    call<BackupReport>("backup_project", { name, onProgress: channel(onProgress) }),
+  /** Loads a dump from backupProject into the project's database (one transaction). */
+  restoreProject: (name: string, file: string, onProgress: ProgressHandler) =>
+    call<RestoreReport>("restore_project", { name, file, onProgress: channel(onProgress) }),
   /** Starts following logs; returns the stream id to pass to `closeLogs`. */
   openLogs: (
     name: string,

@@ -3,4 +3,8 @@
 /**
  * What a removal did (or, for a plan, would do).
  */
-export type RemoveReport = { containers: Array<string>, networks: Array<string>, volumes_removed: Array<string>, volumes_kept: Array<string>, };
+export type RemoveReport = { containers: Array<string>, networks: Array<string>, volumes_removed: Array<string>, volumes_kept: Array<string>, 
+/**
+ * The database dump taken before the volumes were deleted, if one was.
+ */
+backup: string | null, };
