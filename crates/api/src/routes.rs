@@ -113,6 +113,8 @@ pub struct Health {
 pub struct DeleteQuery {
     /// Also delete the data volumes and the project's secrets (default `false`: kept).
     pub volumes: Option<bool>,
+    /// With `volumes`: skip the pg_dump into the backups folder otherwise taken first.
+    pub skip_backup: Option<bool>,
     /// Only say what would be removed and kept.
     pub dry_run: Option<bool>,
 }
@@ -414,7 +416,7 @@ pub async fn remove<P: Provisioner + Clone + 'static>(
 ) -> Res<Json<RemoveReport>> {
     let options = RemoveOptions {
         volumes: q.volumes.unwrap_or(false),
-        skip_backup: false,
+        skip_backup: q.skip_backup.unwrap_or(false),
     };
     if q.dry_run == Some(true) {
         return Ok(Json(st.app.removal_plan(&name, options).await?));

@@ -223,10 +223,19 @@ async fn plan_verification_over_http_then_delete_keeps_volumes_unless_asked() {
         docker(&["volume", "ls", "-q", "--filter", &format!("name={volume}")]),
         volume
     );
-    let gone = Request::new(
+    // Its containers are gone, so no backup can be taken first: the caller says so.
+    let refused = Request::new(
         s.port,
         "DELETE",
         &format!("/v1/projects/{name}?volumes=true"),
+    )
+    .token(&s.token)
+    .send();
+    problem(&refused, 409, "backup_failed");
+    let gone = Request::new(
+        s.port,
+        "DELETE",
+        &format!("/v1/projects/{name}?volumes=true&skip_backup=true"),
     )
     .token(&s.token)
     .send();
