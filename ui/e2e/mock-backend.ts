@@ -3,6 +3,7 @@
 // as src-tauri, with timers instead of Docker. Bundled to an IIFE and injected with
 // page.addInitScript before the app loads.
 import { mockIPC } from "@tauri-apps/api/mocks";
+import type { ErrorKind } from "../src/lib/api/bindings/ErrorKind";
 import type {
   AppSettings,
   CommandError,
@@ -47,7 +48,7 @@ function send<T>(ch: Chan, message: T): void {
   internals().runCallback(ch.id, { index, message });
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const err = (kind: string, message: string, hint: string | null = null, last_logs: string[] = []): CommandError => ({
+const err = (kind: ErrorKind, message: string, hint: string | null = null, last_logs: string[] = []): CommandError => ({
   kind,
   message,
   hint,
@@ -360,27 +361,27 @@ function runStatement(project: string, stmt: string): StatementResult {
   if ((m = /^alter publication supabase_realtime add table ([\w.", ]+)$/i.exec(stmt))) {
     for (const ref of m[1].split(",")) {
       const t = tbls.get(tableKey(ref.trim()).join("."));
-      if (!t) throw err("sql", `relation "${ref.trim()}" does not exist`);
+      if (!t) throw err("database", `relation "${ref.trim()}" does not exist`);
       t.info.published = true;
     }
     return empty();
   }
   if ((m = /^alter table ([\w."]+) (enable row level security|replica identity full)$/i.exec(stmt))) {
     const t = tbls.get(tableKey(m[1]).join("."));
-    if (!t) throw err("sql", `relation "${m[1]}" does not exist`);
+    if (!t) throw err("database", `relation "${m[1]}" does not exist`);
     if (/row level/i.test(m[2])) t.info.rls = true;
     else t.replicaFull = true;
     return empty();
   }
   if ((m = /^create policy .* on ([\w."]+)/i.exec(stmt))) {
     const t = tbls.get(tableKey(m[1]).join("."));
-    if (!t) throw err("sql", `relation "${m[1]}" does not exist`);
+    if (!t) throw err("database", `relation "${m[1]}" does not exist`);
     t.policies++;
     return empty();
   }
   if ((m = /^update ([\w."]+) set (.+) where (\w+)\s*=\s*(\S+)$/i.exec(stmt))) {
     const t = tbls.get(tableKey(m[1]).join("."));
-    if (!t) throw err("sql", `relation "${m[1]}" does not exist`);
+    if (!t) throw err("database", `relation "${m[1]}" does not exist`);
     const sets = splitTop(m[2], ",").map((a) => a.split("=").map((x) => x.trim()));
     let n = 0;
     for (const row of t.rows) {
@@ -395,7 +396,7 @@ function runStatement(project: string, stmt: string): StatementResult {
   }
   if ((m = /^delete from ([\w."]+) where (\w+)\s*=\s*(\S+)$/i.exec(stmt))) {
     const t = tbls.get(tableKey(m[1]).join("."));
-    if (!t) throw err("sql", `relation "${m[1]}" does not exist`);
+    if (!t) throw err("database", `relation "${m[1]}" does not exist`);
     const gone = t.rows.filter((r) => r[m![2]] === sqlLiteral(m![3]));
     t.rows = t.rows.filter((r) => !gone.includes(r));
     for (const old of gone) changeFor(project, t, "DELETE", null, t.replicaFull ? old : { id: old.id });
@@ -403,12 +404,12 @@ function runStatement(project: string, stmt: string): StatementResult {
   }
   if ((m = /^select \* from ([\w."]+)$/i.exec(stmt))) {
     const t = tbls.get(tableKey(m[1]).join("."));
-    if (!t) throw err("sql", `relation "${m[1]}" does not exist`, "create it first");
+    if (!t) throw err("database", `relation "${m[1]}" does not exist`, "create it first");
     const cols = t.info.columns.map((c) => c.name);
     return { columns: cols, rows: t.rows.map((r) => cols.map((c) => (r[c] == null ? null : String(r[c])))), count: t.rows.length };
   }
   if (/^select 1$/i.test(stmt)) return { columns: ["?column?"], rows: [["1"]], count: 1 };
-  throw err("sql", `mock: cannot run ${stmt.slice(0, 40)}`, "the mock understands create table, alter publication/table, create policy, update, delete, select *");
+  throw err("database", `mock: cannot run ${stmt.slice(0, 40)}`, "the mock understands create table, alter publication/table, create policy, update, delete, select *");
 }
 
 function doctorReport(project: string, names: string[], fix: boolean): DoctorReport {
@@ -629,13 +630,13 @@ async function handle(cmd: string, a: Record<string, unknown>): Promise<unknown>
     }
     case "insert_row": {
       const t = projectTables(name).get(`${a.schema}.${a.table}`);
-      if (!t) throw err("sql", `relation "${a.schema}.${a.table}" does not exist`);
+      if (!t) throw err("database", `relation "${a.schema}.${a.table}" does not exist`);
       const values = a.values as Record<string, unknown>;
       const row: Record<string, unknown> = {};
       for (const c of t.info.columns) {
         if (c.name in values) row[c.name] = values[c.name];
         else if (c.has_default) row[c.name] = c.name === "id" ? t.nextId : /bool/.test(c.data_type) ? false : /time/.test(c.data_type) ? new Date().toISOString() : null;
-        else if (!c.nullable) throw err("sql", `null value in column "${c.name}" of relation "${t.info.name}" violates not-null constraint`);
+        else if (!c.nullable) throw err("database", `null value in column "${c.name}" of relation "${t.info.name}" violates not-null constraint`);
         else row[c.name] = null;
       }
       t.nextId++;
@@ -654,7 +655,7 @@ async function handle(cmd: string, a: Record<string, unknown>): Promise<unknown>
     case "tester_open": {
       const c = state.projects.get(name);
       if (!c) throw err("not_found", `no project named ${name}`);
-      if (c.status !== "healthy") throw err("not_running", `${name} is not running`, `supalove start ${name}`);
+      if (c.status !== "healthy") throw err("realtime", `${name} is not running`, `supalove start ${name}`);
       const req = a.request as TesterChannelRequest;
       const id = state.nextId++;
       const tc: TesterChan = { ch: a.onEvent as Chan, project: name, req, live: true, meta: null };
