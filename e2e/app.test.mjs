@@ -134,7 +134,11 @@ test("stop then start from the card", async () => {
   await waitStatus("stopped");
   assert.equal(docker("inspect", "-f", "{{.State.Running}}", `project_${name}_db`), "false");
   await shot(s.browser, "09-card-stopped");
-  await (await el(`action-start-${name}`)).click();
+  // The card can show "stopped" (from Docker's events) before the stop command has returned;
+  // Start is enabled once it has.
+  const start = await el(`action-start-${name}`);
+  await start.waitForEnabled({ timeout: 60_000 });
+  await start.click();
   await waitStatus("healthy");
   assert.equal(docker("inspect", "-f", "{{.State.Running}}", `project_${name}_db`), "true");
 });

@@ -68,6 +68,7 @@ const state = {
   nextId: 1,
   failNext: new Set<string>(["broken"]),
   calls: [] as { cmd: string; args: unknown }[],
+  volumeGone: new Set<string>(),
   localApi: { running: false, port: 54320, token: "slv_mock0", rotations: 0, takenPorts: [] as number[] },
 };
 
@@ -547,6 +548,16 @@ async function handle(cmd: CommandName, a: Record<string, unknown>): Promise<unk
           emitEvent(c.id, s.service, "die");
         }
         setStatus(name, "stopped");
+      }
+      if (cmd === "start_project" && state.volumeGone.has(name)) {
+        if (!a.recreateEmpty) {
+          throw err(
+            "volume_missing",
+            `the data volume project_${name}_db_data of project "${name}" is gone (last seen serving it 2026-11-30 10:12 UTC): starting would put an empty database in place of the project's data`,
+            'nothing was started. If the data is somewhere else, bring the volume back; to begin again with an empty database choose "Start with an empty database" (a backup can be restored into it afterwards)',
+          );
+        }
+        state.volumeGone.delete(name);
       }
       if (cmd !== "stop_project") {
         for (const s of c.services) {

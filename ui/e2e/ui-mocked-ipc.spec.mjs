@@ -253,6 +253,27 @@ describe("supalove UI with a mocked backend (mocked IPC)", () => {
     });
   });
 
+  it("asks before starting a project whose data volume is gone, and starts empty only when told", async () => {
+    await page.click(tid("nav-projects"));
+    await page.click(tid("action-stop-my-app"));
+    await page.waitForFunction(() => window.__mock.state.projects.get("my-app")?.status === "stopped");
+    await page.evaluate(() => window.__mock.state.volumeGone.add("my-app"));
+    await page.click(tid("action-start-my-app"));
+    await page.waitForSelector(tid("data-missing-dialog"));
+    assert.match(await page.textContent(tid("data-missing-message")), /project_my-app_db_data .* is gone/);
+    assert.doesNotMatch(await page.textContent(tid("data-missing-dialog")), /--recreate-empty/, "GUI words, no CLI flags");
+    await shot(page, "12c-data-missing-dialog.png");
+    await page.click(tid("data-missing-cancel"));
+    await page.waitForSelector(tid("data-missing-dialog"), { state: "detached" });
+    assert.equal(await page.evaluate(() => window.__mock.state.projects.get("my-app").status), "stopped");
+    await page.click(tid("action-start-my-app"));
+    await page.click(tid("data-missing-recreate"));
+    await page.waitForFunction(() => window.__mock.state.projects.get("my-app")?.status === "healthy");
+    const starts = await page.evaluate(() => window.__mock.calls("start_project").map((a) => a.recreateEmpty));
+    assert.deepEqual(starts.slice(-3), [false, false, true]);
+    await page.click(tid("nav-settings"));
+  });
+
   it("starts and stops the local API from Settings; a taken port goes back to the field", async () => {
     await page.waitForSelector(`${tid("local-api-state")}:has-text("Stopped")`);
     await page.evaluate(() => window.__mock.state.localApi.takenPorts.push(54320));

@@ -365,12 +365,13 @@ async fn lifecycle<P: Provisioner + Clone + 'static>(
     st: Arc<ApiState<P>>,
     name: String,
     action: &'static str,
+    options: supalove_core::projects::StartOptions,
 ) -> Res<Json<ProjectCard>> {
     let app = Arc::clone(&st.app);
     let work = tokio::spawn(async move {
         let sink = |_: Progress| {};
         match action {
-            "start" => app.start(&name, &sink).await,
+            "start" => app.start_with(&name, options, &sink).await,
             "stop" => app.stop(&name, &sink).await,
             _ => app.restart(&name, &sink).await,
         }
@@ -378,20 +379,34 @@ async fn lifecycle<P: Provisioner + Clone + 'static>(
     Ok(Json(work.await.map_err(internal)??))
 }
 
+/// `POST /v1/projects/{name}/start`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StartQuery {
+    /// `true`: when the project's data volume is gone (or holds another database), begin again
+    /// with an empty database instead of refusing (409 `volume_missing` / `volume_foreign`).
+    pub recreate_empty: Option<bool>,
+}
+
 #[utoipa::path(post, path = "/v1/projects/{name}/start", tag = "projects",
-    params(("name" = String, Path, description = "Project name", example = "shop")),
+    params(("name" = String, Path, description = "Project name", example = "shop"), StartQuery),
     responses((status = 200, description = "Started and ready", body = ProjectCard),
+              (status = 400, description = "A bad query parameter", body = Problem, content_type = "application/problem+json"),
               (status = 401, description = "No or wrong token", body = Problem, content_type = "application/problem+json"),
               (status = 403, description = "Foreign Host", body = Problem, content_type = "application/problem+json"),
               (status = 404, description = "No such project", body = Problem, content_type = "application/problem+json"),
-              (status = 409, description = "A port is taken (names its owner)", body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "A port is taken (names its owner); the data volume is gone or holds another database (see `recreate_empty`)", body = Problem, content_type = "application/problem+json"),
               (status = 503, description = "Docker unreachable, or a service did not become ready", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn start<P: Provisioner + Clone + 'static>(
     State(st): St<P>,
     Path(name): Path<String>,
+    Params(q): Params<StartQuery>,
 ) -> Res<Json<ProjectCard>> {
-    lifecycle(st, name, "start").await
+    let options = supalove_core::projects::StartOptions {
+        recreate_empty: q.recreate_empty.unwrap_or(false),
+    };
+    lifecycle(st, name, "start", options).await
 }
 
 #[utoipa::path(post, path = "/v1/projects/{name}/stop", tag = "projects",
@@ -406,7 +421,7 @@ pub async fn stop<P: Provisioner + Clone + 'static>(
     State(st): St<P>,
     Path(name): Path<String>,
 ) -> Res<Json<ProjectCard>> {
-    lifecycle(st, name, "stop").await
+    lifecycle(st, name, "stop", Default::default()).await
 }
 
 #[utoipa::path(post, path = "/v1/projects/{name}/restart", tag = "projects",
@@ -422,7 +437,7 @@ pub async fn restart<P: Provisioner + Clone + 'static>(
     State(st): St<P>,
     Path(name): Path<String>,
 ) -> Res<Json<ProjectCard>> {
-    lifecycle(st, name, "restart").await
+    lifecycle(st, name, "restart", Default::default()).await
 }
 
 #[utoipa::path(delete, path = "/v1/projects/{name}", tag = "projects",

@@ -295,6 +295,22 @@ impl Error {
                     "send other `db_port` / `realtime_port` values, stop the program holding the port, or leave them out so supalove picks free ones".into()
                 }
             }
+            Error::VolumeMissing { project, .. } => {
+                if app {
+                    "nothing was started. If the data is somewhere else, bring the volume back; to begin again with an empty database choose \"Start with an empty database\" (a backup can be restored into it afterwards)".into()
+                } else {
+                    format!("nothing was started. Bring the volume back, or POST /v1/projects/{project}/start?recreate_empty=true to begin again with an empty database")
+                }
+            }
+            Error::VolumeForeign {
+                volume, project, ..
+            } => {
+                if app {
+                    format!("nothing was started. Keep that data where it belongs (back it up or move {volume} away), then choose \"Start with an empty database\"")
+                } else {
+                    format!("nothing was started. Move {volume} away (it holds another database), then POST /v1/projects/{project}/start?recreate_empty=true")
+                }
+            }
             Error::NoFreePorts { .. } if app => {
                 "change the port bases in Settings, or delete unused projects".into()
             }
