@@ -71,6 +71,9 @@ pub struct ProjectCard {
     pub db_url: String,
     /// `ws://127.0.0.1:<REALTIME_PORT>/socket` once the stack has a Realtime service.
     pub realtime_url: Option<String>,
+    /// `http://127.0.0.1:<REALTIME_PORT>`: the URL supabase-js's `createClient(api_url,
+    /// anon_key)` takes (Realtime at `/realtime/v1/...`; the APIs a project lacks answer 501).
+    pub api_url: Option<String>,
     pub keys: ApiKeys,
     /// The Realtime server of the stack.
     pub realtime_engine: crate::registry::RealtimeEngine,
@@ -110,7 +113,52 @@ pub fn env_lines(card: &ProjectCard, secrets: &ProjectSecrets) -> BTreeMap<Strin
     if let Some(url) = &card.realtime_url {
         env.insert("REALTIME_URL".into(), url.clone());
     }
+    if let Some(url) = &card.api_url {
+        env.insert("API_URL".into(), url.clone());
+        // The names a supabase-js app's `.env` usually reads.
+        env.insert("SUPABASE_URL".into(), url.clone());
+        env.insert("SUPABASE_ANON_KEY".into(), card.keys.anon.clone());
+    }
     env
+}
+
+/// The realtime_url of a project whose Realtime listens on `port`.
+pub fn realtime_url(port: u16) -> String {
+    format!("ws://127.0.0.1:{port}/socket")
+}
+
+/// The api_url (supabase-js's base URL) of a project whose Realtime listens on `port`.
+pub fn api_url(port: u16) -> String {
+    format!("http://127.0.0.1:{port}")
+}
+
+/// The lines `show`, the card and the app's Done screen give for connecting an app: the same
+/// block everywhere.
+pub fn connection_block(card: &ProjectCard) -> Vec<String> {
+    let (Some(api), Some(rt)) = (&card.api_url, &card.realtime_url) else {
+        return vec![format!("DB_URL={}", card.db_url)];
+    };
+    let mut lines = vec![
+        format!("SUPABASE_URL={api}"),
+        format!("SUPABASE_ANON_KEY={}", card.keys.anon),
+        format!("REALTIME_URL={rt}"),
+        format!("DB_URL={}", card.db_url),
+        String::new(),
+        "import { createClient } from '@supabase/supabase-js'".into(),
+        "const supabase = createClient(process.env.SUPABASE_URL, process.env.SUPABASE_ANON_KEY)"
+            .into(),
+        "supabase.channel('room').on('postgres_changes', { event: '*', schema: 'public', table: 'messages' },"
+            .into(),
+        "  (p) => console.log(p)).subscribe()".into(),
+    ];
+    if card.realtime_engine == crate::registry::RealtimeEngine::Supabase {
+        lines.push(
+            "// official engine v2.28.32: pass { realtime: { params: { vsn: '1.0.0' } } } (it drops the socket on vsn 2.0.0 binary broadcasts)"
+                .into(),
+        );
+    }
+    lines.push("Realtime only: write rows over DB_URL (or `supalove sql`/`insert`); /rest/v1 and /auth/v1 answer 501.".into());
+    lines
 }
 
 #[cfg(test)]

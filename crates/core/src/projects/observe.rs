@@ -107,8 +107,8 @@ impl<P: Provisioner> Supalove<P> {
             services,
             ports: record.ports,
             db_url: card::db_url(&record.ports, secrets),
-            realtime_url: has_realtime
-                .then(|| format!("ws://127.0.0.1:{}/socket", record.ports.realtime)),
+            realtime_url: has_realtime.then(|| card::realtime_url(record.ports.realtime)),
+            api_url: has_realtime.then(|| card::api_url(record.ports.realtime)),
             keys: self.keys(record, secrets),
             realtime_engine: record.realtime_engine,
             db_image: record.db_image.clone(),

@@ -32,6 +32,9 @@ fn fixture() -> Fixture {
         secret_store: SecretStoreKind::File,
         realtime_image: "supalove/realtime:test".into(),
         supabase_realtime_image: "supabase/realtime:v2.28.32".into(),
+        gateway_image: "nginx:1.27".into(),
+        local_gateway_image: "supalove/gateway:1".into(),
+        native_gateway_for_tests: false,
         default_engine: crate::registry::RealtimeEngine::Native,
         docker_host: None,
     };
