@@ -432,7 +432,10 @@ mod tests {
     /// the gateway publishes REALTIME_PORT on 127.0.0.1 and carries its nginx.conf.
     fn assert_gateway_in_front(r: &RenderedStack) {
         let rt = &r.spec.services["realtime"];
-        assert_eq!(rt.container_name, "project_shop_realtime", "the engine keeps its name");
+        assert_eq!(
+            rt.container_name, "project_shop_realtime",
+            "the engine keeps its name"
+        );
         assert!(rt.ports.is_empty(), "only the gateway publishes a port");
         let gw = &r.spec.services["gateway"];
         assert_eq!(gw.container_name, "project_shop_gateway");
@@ -480,7 +483,11 @@ mod tests {
         ] {
             assert!(conf.contains(needle), "nginx.conf lacks {needle:?}");
         }
-        assert_eq!(start_order_index(r, "gateway"), 2, "db, realtime, then gateway");
+        assert_eq!(
+            start_order_index(r, "gateway"),
+            2,
+            "db, realtime, then gateway"
+        );
     }
 
     fn start_order_index(r: &RenderedStack, service: &str) -> usize {

@@ -90,7 +90,11 @@ impl<P: Provisioner> Supalove<P> {
         let token = self.token(name, &req.role, req.claims.clone()).await?;
         let record = self.record(name).await?;
         let target = self.target_of(&record);
-        crate::subscription::open(url.unwrap_or(target.url), target.host, &token, req).await
+        let (req, notice) = crate::subscription::for_engine(record.realtime_engine, req);
+        let mut sub =
+            crate::subscription::open(url.unwrap_or(target.url), target.host, &token, &req).await?;
+        sub.notice = notice;
+        Ok(sub)
     }
 
     /// The control-plane API's bearer token (created on first use, kept in the secret store).
