@@ -73,7 +73,7 @@ pub fn card(c: &ProjectCard) -> String {
     row(&mut out, "image", &c.db_image);
     row(&mut out, "secrets", &c.secret_store);
     out.push_str("\nConnect your app:\n");
-    for line in supalove_core::card::connection_block(c) {
+    for line in c.connect.lines() {
         if line.is_empty() {
             out.push('\n');
         } else {

@@ -74,6 +74,9 @@ pub struct ProjectCard {
     /// `http://127.0.0.1:<REALTIME_PORT>`: the URL supabase-js's `createClient(api_url,
     /// anon_key)` takes (Realtime at `/realtime/v1/...`; the APIs a project lacks answer 501).
     pub api_url: Option<String>,
+    /// How to connect an app (env lines and a supabase-js quickstart): the same block in
+    /// `supalove show`, on the app's card and on its Done screen. Holds the anon key.
+    pub connect: String,
     pub keys: ApiKeys,
     /// The Realtime server of the stack.
     pub realtime_engine: crate::registry::RealtimeEngine,
@@ -145,19 +148,31 @@ pub fn connection_block(card: &ProjectCard) -> Vec<String> {
         format!("DB_URL={}", card.db_url),
         String::new(),
         "import { createClient } from '@supabase/supabase-js'".into(),
-        "const supabase = createClient(process.env.SUPABASE_URL, process.env.SUPABASE_ANON_KEY)"
-            .into(),
-        "supabase.channel('room').on('postgres_changes', { event: '*', schema: 'public', table: 'messages' },"
-            .into(),
-        "  (p) => console.log(p)).subscribe()".into(),
     ];
     if card.realtime_engine == crate::registry::RealtimeEngine::Supabase {
         lines.push(
-            "// official engine v2.28.32: pass { realtime: { params: { vsn: '1.0.0' } } } (it drops the socket on vsn 2.0.0 binary broadcasts)"
+            "// vsn 1.0.0: the official engine v2.28.32 drops the socket on a vsn 2.0.0 binary broadcast"
+                .into(),
+        );
+        lines.push(
+            "const supabase = createClient(process.env.SUPABASE_URL, process.env.SUPABASE_ANON_KEY, { realtime: { vsn: '1.0.0' } })"
+                .into(),
+        );
+    } else {
+        lines.push(
+            "const supabase = createClient(process.env.SUPABASE_URL, process.env.SUPABASE_ANON_KEY)"
                 .into(),
         );
     }
-    lines.push("Realtime only: write rows over DB_URL (or `supalove sql`/`insert`); /rest/v1 and /auth/v1 answer 501.".into());
+    lines.push(
+        "supabase.channel('room').on('postgres_changes', { event: '*', schema: 'public', table: 'messages' },"
+            .into(),
+    );
+    lines.push("  (p) => console.log(p)).subscribe()".into());
+    lines.push(
+        "Realtime only: write rows over DB_URL (or `supalove sql`/`insert`); /rest/v1, /auth/v1, /storage/v1, /functions/v1 answer 501."
+            .into(),
+    );
     lines
 }
 
@@ -174,6 +189,60 @@ mod tests {
             exit_code: None,
             started_at: None,
         }
+    }
+
+    fn card(engine: crate::registry::RealtimeEngine) -> ProjectCard {
+        ProjectCard {
+            name: "shop".into(),
+            id: "shop".into(),
+            status: ProjectStatus::Healthy,
+            services: Vec::new(),
+            ports: Ports {
+                offset: 1,
+                db: 54401,
+                realtime: 8001,
+            },
+            db_url: "postgresql://app:pw@127.0.0.1:54401/app".into(),
+            realtime_url: Some(realtime_url(8001)),
+            api_url: Some(api_url(8001)),
+            connect: String::new(),
+            keys: ApiKeys {
+                anon: "ANON".into(),
+                service_role: "SERVICE".into(),
+                expires_at: 0,
+            },
+            realtime_engine: engine,
+            db_image: "img".into(),
+            created_at: 0,
+            secret_store: "file".into(),
+        }
+    }
+
+    #[test]
+    fn env_and_connection_block_give_api_url() {
+        use crate::registry::RealtimeEngine;
+        let native = card(RealtimeEngine::Native);
+        let secrets = ProjectSecrets {
+            db_password: "pw".into(),
+            jwt_secret: "s".into(),
+        };
+        let env = env_lines(&native, &secrets);
+        assert_eq!(env["API_URL"], "http://127.0.0.1:8001");
+        assert_eq!(env["SUPABASE_URL"], "http://127.0.0.1:8001");
+        assert_eq!(env["SUPABASE_ANON_KEY"], "ANON");
+        assert_eq!(env["REALTIME_URL"], "ws://127.0.0.1:8001/socket");
+        let block = connection_block(&native).join("\n");
+        assert!(block.contains("SUPABASE_URL=http://127.0.0.1:8001\nSUPABASE_ANON_KEY=ANON"));
+        assert!(
+            block.contains("createClient(process.env.SUPABASE_URL, process.env.SUPABASE_ANON_KEY)")
+        );
+        assert!(!block.contains("vsn"), "{block}");
+        let official = connection_block(&card(RealtimeEngine::Supabase)).join("\n");
+        assert!(
+            official.contains("{ realtime: { vsn: '1.0.0' } }"),
+            "{official}"
+        );
+        assert!(official.contains("v2.28.32"), "{official}");
     }
 
     #[test]
