@@ -256,6 +256,44 @@ fn gateway_in_front_of_the_native_engine_serves_every_url() {
         .is_ok()),
         "the project answers at its realtime_url again after start"
     );
+
+    // The export runs under docker-compose as it is: the gateway with its nginx.conf in front.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap().to_string();
+    w.ok(&["export", &name, &d]);
+    assert!(dir.path().join("gateway/nginx.conf").exists());
+    w.ok(&["rm", &name, "--volumes", "--yes", "--no-backup"]);
+    let compose = |args: &[&str]| {
+        let out = Command::new("docker-compose")
+            .arg("-f")
+            .arg(format!("{d}/docker-compose.yml"))
+            .args(args)
+            .output()
+            .expect("docker-compose is installed by scripts/setup.sh --test");
+        assert!(
+            out.status.success(),
+            "docker-compose {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    compose(&["up", "-d"]);
+    let healthy = eventually(Duration::from_secs(90), || {
+        docker(&["inspect", "-f", "{{.State.Health.Status}}", &engine]) == "healthy"
+            && docker(&["inspect", "-f", "{{.State.Health.Status}}", &gw]) == "healthy"
+    });
+    let answers = healthy
+        && eventually(Duration::from_secs(20), || {
+            http(port, "GET", "/health", &[]).0 == 200
+        });
+    let not_implemented = answers && http(port, "GET", "/rest/v1/x", &[]).0 == 501;
+    let logs = docker(&["logs", &gw]);
+    compose(&["down", "-v"]);
+    assert!(healthy, "compose's stack never became healthy: {logs}");
+    assert!(
+        answers,
+        "compose's gateway does not reach the engine: {logs}"
+    );
+    assert!(not_implemented, "compose's gateway serves the JSON 501");
 }
 
 /// The fake upstream: answers HTTP with a JSON report of what it received, upgrades websockets
