@@ -40,6 +40,9 @@ echo "== the official clients (realtime-js, supabase-js) against a provisioned p
 npm ci --prefix e2e --no-audit --no-fund --loglevel=error
 scripts/with-keyring.sh node --test --test-concurrency=1 e2e/realtime-js.test.mjs e2e/api-url.test.mjs
 
+echo "== the control-plane API against its own OpenAPI document (schemathesis)"
+scripts/with-keyring.sh scripts/test-api-schema.sh
+
 echo "== UI: type check, lint, unit tests, build, mocked-IPC browser suite"
 ui/run-tests.sh
 

@@ -48,6 +48,31 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> 
     }
 }
 
+/// Query parameters whose rejections are problem+json too (400), like [`Body`].
+pub struct Params<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequestParts<S>
+    for Params<T>
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(v)) => Ok(Params(v)),
+            Err(r) => Err(Problem::new(
+                StatusCode::BAD_REQUEST,
+                "bad_query",
+                r.body_text(),
+                Some("check the query parameters against GET /v1/openapi.json"),
+            )
+            .into()),
+        }
+    }
+}
+
 fn rejected(r: JsonRejection) -> Problem {
     let (kind, hint) = match &r {
         JsonRejection::JsonSyntaxError(_) => ("bad_json", "send a valid JSON object"),
@@ -225,7 +250,7 @@ pub async fn docker<P: Provisioner + Clone + 'static>(State(st): St<P>) -> Json<
         (status = 201, description = "Created and ready: the provisioning result (`Accept: text/event-stream` streams `progress` events, then `result` or `error`)", body = ProjectCard,
             headers(("location" = String, description = "The project's URL"))),
         (status = 202, description = "Accepted (`?wait=false`); the work goes on", body = Accepted),
-        (status = 400, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Not JSON, or a bad query parameter", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or wrong token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Foreign Host", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Name taken or being created, port in use (names its owner), no free ports, orphan volume", body = Problem, content_type = "application/problem+json"),
@@ -237,7 +262,7 @@ pub async fn docker<P: Provisioner + Clone + 'static>(State(st): St<P>) -> Json<
 pub async fn create<P: Provisioner + Clone + 'static>(
     State(st): St<P>,
     headers: HeaderMap,
-    Query(q): Query<CreateQuery>,
+    Params(q): Params<CreateQuery>,
     Body(b): Body<CreateBody>,
 ) -> Res<Response> {
     supalove_core::name::validate_name(&b.name)?;
@@ -320,7 +345,7 @@ pub async fn list<P: Provisioner + Clone + 'static>(
 }
 
 #[utoipa::path(get, path = "/v1/projects/{name}", tag = "projects",
-    params(("name" = String, Path, description = "Project name")),
+    params(("name" = String, Path, description = "Project name", example = "shop")),
     responses((status = 200, description = "The project's card (the provisioning result)", body = ProjectCard),
               (status = 401, description = "No or wrong token", body = Problem, content_type = "application/problem+json"),
               (status = 403, description = "Foreign Host", body = Problem, content_type = "application/problem+json"),
@@ -354,7 +379,7 @@ async fn lifecycle<P: Provisioner + Clone + 'static>(
 }
 
 #[utoipa::path(post, path = "/v1/projects/{name}/start", tag = "projects",
-    params(("name" = String, Path, description = "Project name")),
+    params(("name" = String, Path, description = "Project name", example = "shop")),
     responses((status = 200, description = "Started and ready", body = ProjectCard),
               (status = 401, description = "No or wrong token", body = Problem, content_type = "application/problem+json"),
               (status = 403, description = "Foreign Host", body = Problem, content_type = "application/problem+json"),
@@ -370,7 +395,7 @@ pub async fn start<P: Provisioner + Clone + 'static>(
 }
 
 #[utoipa::path(post, path = "/v1/projects/{name}/stop", tag = "projects",
-    params(("name" = String, Path, description = "Project name")),
+    params(("name" = String, Path, description = "Project name", example = "shop")),
     responses((status = 200, description = "Stopped; data is kept", body = ProjectCard),
               (status = 401, description = "No or wrong token", body = Problem, content_type = "application/problem+json"),
               (status = 403, description = "Foreign Host", body = Problem, content_type = "application/problem+json"),
@@ -385,7 +410,7 @@ pub async fn stop<P: Provisioner + Clone + 'static>(
 }
 
 #[utoipa::path(post, path = "/v1/projects/{name}/restart", tag = "projects",
-    params(("name" = String, Path, description = "Project name")),
+    params(("name" = String, Path, description = "Project name", example = "shop")),
     responses((status = 200, description = "Restarted and ready", body = ProjectCard),
               (status = 401, description = "No or wrong token", body = Problem, content_type = "application/problem+json"),
               (status = 403, description = "Foreign Host", body = Problem, content_type = "application/problem+json"),
@@ -401,18 +426,20 @@ pub async fn restart<P: Provisioner + Clone + 'static>(
 }
 
 #[utoipa::path(delete, path = "/v1/projects/{name}", tag = "projects",
-    params(("name" = String, Path, description = "Project name"), DeleteQuery),
+    params(("name" = String, Path, description = "Project name", example = "shop"), DeleteQuery),
     responses((status = 200, description = "What was removed and kept (with `dry_run`: what would be)", body = RemoveReport),
+              (status = 400, description = "A bad query parameter", body = Problem, content_type = "application/problem+json"),
               (status = 401, description = "No or wrong token", body = Problem, content_type = "application/problem+json"),
               (status = 403, description = "Foreign Host", body = Problem, content_type = "application/problem+json"),
               (status = 404, description = "No such project", body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "A database holding data could not be dumped first (pass `skip_backup=true`), or the project is busy", body = Problem, content_type = "application/problem+json"),
               (status = 422, description = "Bad project name", body = Problem, content_type = "application/problem+json"),
               (status = 503, description = "Docker unreachable", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn remove<P: Provisioner + Clone + 'static>(
     State(st): St<P>,
     Path(name): Path<String>,
-    Query(q): Query<DeleteQuery>,
+    Params(q): Params<DeleteQuery>,
 ) -> Res<Json<RemoveReport>> {
     let options = RemoveOptions {
         volumes: q.volumes.unwrap_or(false),
@@ -427,17 +454,18 @@ pub async fn remove<P: Provisioner + Clone + 'static>(
 }
 
 #[utoipa::path(get, path = "/v1/projects/{name}/logs", tag = "projects",
-    params(("name" = String, Path, description = "Project name"), LogsQuery),
+    params(("name" = String, Path, description = "Project name", example = "shop"), LogsQuery),
     responses((status = 200, description = "Log lines (`follow=true`: Server-Sent Events, one `log` event per line)", body = [LogLine]),
+              (status = 400, description = "A bad query parameter", body = Problem, content_type = "application/problem+json"),
               (status = 401, description = "No or wrong token", body = Problem, content_type = "application/problem+json"),
               (status = 403, description = "Foreign Host", body = Problem, content_type = "application/problem+json"),
-              (status = 404, description = "No such project", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "No such project, or no such service in it", body = Problem, content_type = "application/problem+json"),
               (status = 503, description = "Docker unreachable", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn logs<P: Provisioner + Clone + 'static>(
     State(st): St<P>,
     Path(name): Path<String>,
-    Query(q): Query<LogsQuery>,
+    Params(q): Params<LogsQuery>,
 ) -> Res<Response> {
     let follow = q.follow.unwrap_or(false);
     let lines = st
@@ -490,8 +518,9 @@ pub async fn events<P: Provisioner + Clone + 'static>(
 }
 
 #[utoipa::path(get, path = "/v1/projects/{name}/doctor", tag = "projects",
-    params(("name" = String, Path, description = "Project name"), DoctorQuery),
+    params(("name" = String, Path, description = "Project name", example = "shop"), DoctorQuery),
     responses((status = 200, description = "What Realtime needs, checked", body = DoctorReport),
+              (status = 400, description = "A bad query parameter", body = Problem, content_type = "application/problem+json"),
               (status = 401, description = "No or wrong token", body = Problem, content_type = "application/problem+json"),
               (status = 403, description = "Foreign Host", body = Problem, content_type = "application/problem+json"),
               (status = 404, description = "No such project", body = Problem, content_type = "application/problem+json"),
@@ -501,7 +530,7 @@ pub async fn events<P: Provisioner + Clone + 'static>(
 pub async fn doctor<P: Provisioner + Clone + 'static>(
     State(st): St<P>,
     Path(name): Path<String>,
-    Query(q): Query<DoctorQuery>,
+    Params(q): Params<DoctorQuery>,
 ) -> Res<Json<DoctorReport>> {
     let tables: Vec<String> = q
         .tables
@@ -515,10 +544,10 @@ pub async fn doctor<P: Provisioner + Clone + 'static>(
 }
 
 #[utoipa::path(post, path = "/v1/projects/{name}/doctor", tag = "projects",
-    params(("name" = String, Path, description = "Project name")),
+    params(("name" = String, Path, description = "Project name", example = "shop")),
     request_body = DoctorBody,
     responses((status = 200, description = "Checked (and, with `fix`, the safe fixes applied)", body = DoctorReport),
-              (status = 400, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+              (status = 400, description = "Not JSON, or a bad query parameter", body = Problem, content_type = "application/problem+json"),
               (status = 401, description = "No or wrong token", body = Problem, content_type = "application/problem+json"),
               (status = 403, description = "Foreign Host", body = Problem, content_type = "application/problem+json"),
               (status = 404, description = "No such project", body = Problem, content_type = "application/problem+json"),
@@ -536,10 +565,10 @@ pub async fn doctor_fix<P: Provisioner + Clone + 'static>(
 }
 
 #[utoipa::path(post, path = "/v1/projects/{name}/sql", tag = "projects",
-    params(("name" = String, Path, description = "Project name")),
+    params(("name" = String, Path, description = "Project name", example = "shop")),
     request_body = SqlBody,
     responses((status = 200, description = "One result per statement", body = [StatementResult]),
-              (status = 400, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+              (status = 400, description = "Not JSON, or a bad query parameter", body = Problem, content_type = "application/problem+json"),
               (status = 401, description = "No or wrong token", body = Problem, content_type = "application/problem+json"),
               (status = 403, description = "Foreign Host", body = Problem, content_type = "application/problem+json"),
               (status = 404, description = "No such project", body = Problem, content_type = "application/problem+json"),
@@ -557,7 +586,7 @@ pub async fn sql<P: Provisioner + Clone + 'static>(
 }
 
 #[utoipa::path(get, path = "/v1/projects/{name}/env", tag = "projects",
-    params(("name" = String, Path, description = "Project name")),
+    params(("name" = String, Path, description = "Project name", example = "shop")),
     responses((status = 200, description = "Connection settings as dotenv pairs (holds secrets, like `supalove env`)", body = BTreeMap<String, String>),
               (status = 401, description = "No or wrong token", body = Problem, content_type = "application/problem+json"),
               (status = 403, description = "Foreign Host", body = Problem, content_type = "application/problem+json"),

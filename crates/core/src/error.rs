@@ -11,6 +11,12 @@ pub enum Error {
     NameTaken(String),
     #[error("no project named {0:?}")]
     NotFound(String),
+    #[error("project {project:?} has no service {service:?} (its services: {})", known.join(", "))]
+    UnknownService {
+        project: String,
+        service: String,
+        known: Vec<String>,
+    },
     #[error("port {port} ({what}) is already in use by {owner}")]
     PortInUse {
         port: u16,
@@ -213,6 +219,9 @@ impl Error {
             }
             Error::NameTaken(n) => format!("pick another name, or see it with `supalove show {n}`"),
             Error::NotFound(_) => "see your projects with `supalove list`".into(),
+            Error::UnknownService { known, .. } => {
+                format!("name one of the project's services: {}", known.join(", "))
+            }
             Error::PortInUse { .. } => {
                 "choose another port (--db-port / --realtime-port), stop the program holding it, or leave ports unset so supalove picks free ones".into()
             }
@@ -363,7 +372,7 @@ impl Error {
         match self {
             Error::InvalidName { .. } => ErrorKind::InvalidName,
             Error::NameTaken(_) => ErrorKind::NameTaken,
-            Error::NotFound(_) => ErrorKind::NotFound,
+            Error::NotFound(_) | Error::UnknownService { .. } => ErrorKind::NotFound,
             Error::PortInUse { .. } => ErrorKind::PortInUse,
             Error::NoFreePorts { .. } => ErrorKind::NoFreePorts,
             Error::InvalidSetting { .. } => ErrorKind::InvalidSetting,

@@ -37,7 +37,27 @@ impl<P: Provisioner> Supalove<P> {
         options: LogOptions,
     ) -> Result<BoxStream<'static, Result<LogLine>>> {
         let record = self.record(name).await?;
+        if let Some(service) = service {
+            let known = self.service_names(&record)?;
+            if !known.iter().any(|k| k == service) {
+                return Err(Error::UnknownService {
+                    project: record.name.clone(),
+                    service: service.to_string(),
+                    known,
+                });
+            }
+        }
         Ok(self.provisioner.logs(&record.id, service, options))
+    }
+
+    /// The services the project's template gives it (no secret is needed to know them).
+    pub(crate) fn service_names(&self, record: &ProjectRecord) -> Result<Vec<String>> {
+        let placeholder = crate::secrets::ProjectSecrets {
+            jwt_secret: String::new(),
+            db_password: String::new(),
+        };
+        let stack = self.render(record, &placeholder)?;
+        Ok(stack.spec.services.keys().cloned().collect())
     }
 
     /// CPU and memory of the project's running services.

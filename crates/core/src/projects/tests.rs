@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::error::Error;
 use crate::memory::MemoryProvisioner;
-use crate::provisioner::{Progress, Provisioner, ServiceState};
+use crate::provisioner::{LogOptions, Progress, Provisioner, ServiceState};
 use crate::secrets::{self, FileStore, SecretStore};
 use crate::settings::{SecretStoreKind, Settings};
 
@@ -273,4 +273,24 @@ async fn the_api_token_is_created_once_and_rotates() {
     let rotated = f.app.rotate_api_token().await.unwrap();
     assert_ne!(rotated, first);
     assert_eq!(f.app.api_token().await.unwrap(), rotated);
+}
+
+#[tokio::test]
+async fn logs_of_a_service_the_project_lacks_are_refused_naming_its_services() {
+    let f = fixture();
+    f.app.create(req("shop"), &quiet).await.unwrap();
+    let opts = || LogOptions {
+        follow: false,
+        tail: Some(5),
+    };
+    let err = match f.app.logs("shop", Some("web"), opts()).await {
+        Err(e) => e,
+        Ok(_) => panic!("logs of an unknown service were accepted"),
+    };
+    assert!(matches!(err, Error::UnknownService { .. }), "{err}");
+    assert_eq!(err.kind(), crate::ErrorKind::NotFound);
+    let text = err.to_string();
+    assert!(text.contains("db") && text.contains("realtime"), "{text}");
+    assert!(f.app.logs("shop", Some("db"), opts()).await.is_ok());
+    assert!(f.app.logs("shop", None, opts()).await.is_ok());
 }
