@@ -434,3 +434,22 @@ fn gateway_fake_upstream_sees_the_tenant_host_and_mapped_paths() {
         assert_eq!(r["connection"], "upgrade", "{path}");
     }
 }
+
+#[test]
+fn an_unknown_official_tag_is_refused_with_the_supported_ones() {
+    let w = gateway_world(82);
+    let name = w.name("gw-tag");
+    let out = w
+        .cmd(&["new", &name, "--engine", "supabase"])
+        .env("SUPALOVE_SUPABASE_REALTIME_TAG", "v2.99.0")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("v2.99.0"), "{err}");
+    assert!(
+        err.contains("v2.28.32") && err.contains("v2.34.47"),
+        "{err}"
+    );
+    common::assert_nothing_created(&w, &name);
+}
