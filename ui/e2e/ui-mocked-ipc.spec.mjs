@@ -52,6 +52,7 @@ describe("supalove UI with a mocked backend (mocked IPC)", () => {
     await page.waitForSelector(`${tid("timeline-realtime")}[data-stage="ready"]`, { timeout: 10_000 });
     await page.waitForSelector(tid("create-done"));
     assert.equal(await page.getAttribute(tid("timeline-db"), "data-stage"), "ready");
+    assert.match(await page.textContent(tid("create-connect")), /^SUPABASE_URL=http:\/\/127\.0\.0\.1:8000\nSUPABASE_ANON_KEY=eyJ/);
     await shot(page, "04-new-project-ready.png");
     const req = await page.evaluate(() => window.__mock.calls("create_project")[0].request);
     assert.deepEqual(req, { name: "my-app", db_port: null, realtime_port: null, engine: null });
@@ -62,6 +63,9 @@ describe("supalove UI with a mocked backend (mocked IPC)", () => {
     await page.waitForSelector(tid("card-my-app"));
     assert.match(await page.textContent(tid("db-url-my-app")), /^postgresql:\/\/app:.*@127\.0\.0\.1:54320\/app$/);
     assert.equal(await page.textContent(tid("realtime-url-my-app")), "ws://127.0.0.1:8000/socket");
+    assert.equal(await page.textContent(tid("api-url-my-app")), "http://127.0.0.1:8000");
+    await page.click(tid("copy-connect-my-app"));
+    assert.match(await page.evaluate(() => navigator.clipboard.readText()), /^SUPABASE_URL=http:\/\/127\.0\.0\.1:8000\n/);
     assert.equal(await page.getAttribute(tid("status-my-app"), "data-status"), "healthy");
     const masked = await page.textContent(tid("anon-my-app"));
     assert.match(masked, /•{10}/);

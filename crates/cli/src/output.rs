@@ -35,6 +35,9 @@ pub fn card(c: &ProjectCard) -> String {
     let mut out = format!("{}  ({})\n", c.name, status_word(c.status));
     let row = |out: &mut String, k: &str, v: &str| out.push_str(&format!("  {k:<14}{v}\n"));
     row(&mut out, "db_url", &c.db_url);
+    if let Some(u) = &c.api_url {
+        row(&mut out, "api_url", u);
+    }
     match &c.realtime_url {
         Some(u) => row(&mut out, "realtime_url", u),
         None => row(
@@ -69,6 +72,14 @@ pub fn card(c: &ProjectCard) -> String {
     row(&mut out, "services", &services);
     row(&mut out, "image", &c.db_image);
     row(&mut out, "secrets", &c.secret_store);
+    out.push_str("\nConnect your app:\n");
+    for line in c.connect.lines() {
+        if line.is_empty() {
+            out.push('\n');
+        } else {
+            out.push_str(&format!("  {line}\n"));
+        }
+    }
     out
 }
 

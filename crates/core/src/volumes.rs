@@ -334,6 +334,9 @@ mod tests {
             db_image: "img".into(),
             realtime_engine: "native".into(),
             realtime_image: "rt".into(),
+            realtime_tag: String::new(),
+            gateway: false,
+            gateway_image: "gw".into(),
         };
         let env: BTreeMap<String, String> = [
             "DB_PASSWORD",

@@ -120,21 +120,24 @@ impl<P: Provisioner> Supalove<P> {
         }
         let status = card::project_status(record, &services);
         let has_realtime = services.iter().any(|s| s.service == "realtime");
-        Ok(ProjectCard {
+        let mut card = ProjectCard {
             name: record.name.clone(),
             id: record.id.clone(),
             status,
             services,
             ports: record.ports,
             db_url: card::db_url(&record.ports, secrets),
-            realtime_url: has_realtime
-                .then(|| format!("ws://127.0.0.1:{}/socket", record.ports.realtime)),
+            realtime_url: has_realtime.then(|| card::realtime_url(record.ports.realtime)),
+            api_url: has_realtime.then(|| card::api_url(record.ports.realtime)),
+            connect: String::new(),
             keys: self.keys(record, secrets),
             realtime_engine: record.realtime_engine,
             db_image: record.db_image.clone(),
             created_at: record.created_at,
             secret_store: self.secrets.describe(),
-        })
+        };
+        card.connect = card::connection_block(&card).join("\n");
+        Ok(card)
     }
 
     /// Whether the container engine answers, with the hint worded for `shell`.

@@ -32,6 +32,9 @@ fn fixture() -> Fixture {
         secret_store: SecretStoreKind::File,
         realtime_image: "supalove/realtime:test".into(),
         supabase_realtime_image: "supabase/realtime:v2.28.32".into(),
+        gateway_image: "nginx:1.27".into(),
+        local_gateway_image: "supalove/gateway:1".into(),
+        native_gateway_for_tests: false,
         default_engine: crate::registry::RealtimeEngine::Native,
         docker_host: None,
     };
@@ -290,4 +293,48 @@ async fn logs_of_a_service_the_project_lacks_are_refused_naming_its_services() {
     assert!(text.contains("db") && text.contains("realtime"), "{text}");
     assert!(f.app.logs("shop", Some("db"), opts()).await.is_ok());
     assert!(f.app.logs("shop", None, opts()).await.is_ok());
+}
+
+#[tokio::test]
+async fn official_projects_get_the_gateway_local_image_first_else_nginx() {
+    let f = fixture();
+    let official = |name: &str| CreateProject {
+        name: name.into(),
+        engine: Some(crate::registry::RealtimeEngine::Supabase),
+        ..Default::default()
+    };
+    // No local build: the official nginx image (pulled where pulling is allowed).
+    let card = f.app.create(official("pulled"), &quiet).await.unwrap();
+    assert_eq!(card.api_url.as_deref(), Some("http://127.0.0.1:42001"));
+    assert!(card.connect.contains("SUPABASE_URL=http://127.0.0.1:42001"));
+    assert!(card.connect.contains("vsn: '1.0.0'"), "{}", card.connect);
+    let rec = f.app.record("pulled").await.unwrap();
+    assert_eq!(rec.gateway_image.as_deref(), Some("nginx:1.27"));
+    // With the local build present, it is preferred.
+    f.app
+        .provisioner()
+        .state
+        .lock()
+        .unwrap()
+        .images
+        .insert("supalove/gateway:1".into());
+    f.app.create(official("local"), &quiet).await.unwrap();
+    let rec = f.app.record("local").await.unwrap();
+    assert_eq!(rec.gateway_image.as_deref(), Some("supalove/gateway:1"));
+    let secrets = f.app.load_secrets(&rec).await.unwrap();
+    let stack = f.app.render(&rec, &secrets).unwrap();
+    assert_eq!(stack.spec.services["gateway"].image, "supalove/gateway:1");
+    assert!(stack.spec.services["realtime"].ports.is_empty());
+    // The native engine has no gateway (outside the test-only setting).
+    f.app.create(req("native"), &quiet).await.unwrap();
+    let rec = f.app.record("native").await.unwrap();
+    assert_eq!(rec.gateway_image, None);
+    let secrets = f.app.load_secrets(&rec).await.unwrap();
+    assert!(!f
+        .app
+        .render(&rec, &secrets)
+        .unwrap()
+        .spec
+        .services
+        .contains_key("gateway"));
 }
