@@ -61,7 +61,13 @@ describe("supalove UI with a mocked backend (mocked IPC)", () => {
 
   it("shows the card with db_url, realtime_url, masked keys, ports and stats", async () => {
     await page.waitForSelector(tid("card-my-app"));
-    assert.match(await page.textContent(tid("db-url-my-app")), /^postgresql:\/\/app:.*@127\.0\.0\.1:54320\/app$/);
+    assert.match(await page.textContent(tid("db-url-my-app")), /^postgresql:\/\/app:•+@127\.0\.0\.1:54320\/app$/, "password masked");
+    await page.click(tid("copy-db-url-my-app"));
+    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    assert.match(copied, /^postgresql:\/\/app:[^•@]+@127\.0\.0\.1:54320\/app$/, "copy takes the whole URL");
+    await page.click(tid("reveal-db-url-my-app"));
+    assert.equal(await page.textContent(tid("db-url-my-app")), copied);
+    await page.click(tid("reveal-db-url-my-app"));
     assert.equal(await page.textContent(tid("realtime-url-my-app")), "ws://127.0.0.1:8000/socket");
     assert.equal(await page.textContent(tid("api-url-my-app")), "http://127.0.0.1:8000");
     await page.click(tid("copy-connect-my-app"));
