@@ -312,9 +312,14 @@ describe("supalove UI with a mocked backend (mocked IPC)", () => {
     await page.click(tid("action-stop-my-app"));
     await page.waitForSelector(tid("docker-banner"), { timeout: 5000 });
     assert.match(await page.textContent(tid("docker-tried")), /unix:\/\/\/var\/run\/docker\.sock/);
+    // While Docker is away the card does not claim Healthy: unknown, with what was last seen.
+    await page.waitForSelector(`${tid("status-my-app")}[data-status="unknown"]`);
+    assert.match(await page.textContent(tid("last-seen-my-app")), /Docker is not reachable: last seen healthy at \d/);
+    assert.doesNotMatch(await page.textContent(tid("card-my-app")), /healthy\s+\d/, "no service claims healthy with live stats");
     await shot(page, "13-docker-banner.png");
     await page.evaluate(() => window.__mock.setDocker(true));
     await page.waitForSelector(tid("docker-banner"), { state: "detached", timeout: 5000 });
+    await page.waitForSelector(`${tid("status-my-app")}[data-status="healthy"]`);
   });
 
   it("raised no page errors", () => {
