@@ -151,16 +151,17 @@ fn official_engine_image_missing_is_a_clear_error_and_creates_nothing() {
     let name = w.name("official");
     let out = w
         .cmd(&["new", &name, "--engine", "supabase"])
+        // A supported tag (the template has its recipe) of an image this machine lacks.
         .env(
             "SUPALOVE_SUPABASE_REALTIME_IMAGE",
-            "supabase/realtime:v2.28.32-absent",
+            "supalove-test/absent-realtime:v2.28.32",
         )
         .output()
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("image supabase/realtime:v2.28.32-absent is not available"),
+        err.contains("image supalove-test/absent-realtime:v2.28.32 is not available"),
         "{err}"
     );
     assert!(err.contains("pulling is disabled"), "{err}");
