@@ -312,6 +312,7 @@ mod tests {
             db_image: "img".into(),
             realtime_engine: "native".into(),
             realtime_image: "rt".into(),
+            target: crate::template::TARGET_LOCAL.into(),
         };
         let env: BTreeMap<String, String> = [
             "DB_PASSWORD",

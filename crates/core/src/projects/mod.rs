@@ -139,6 +139,17 @@ impl<P: Provisioner> Supalove<P> {
         record: &ProjectRecord,
         secrets: &ProjectSecrets,
     ) -> Result<RenderedStack> {
+        self.render_for(record, secrets, self.provisioner.template_target())
+    }
+
+    /// Renders the project's stack for `target` ([`template::TARGET_LOCAL`] or
+    /// [`template::TARGET_COOLIFY`]).
+    pub(crate) fn render_for(
+        &self,
+        record: &ProjectRecord,
+        secrets: &ProjectSecrets,
+        target: &str,
+    ) -> Result<RenderedStack> {
         let ctx = TemplateContext {
             project: record.name.clone(),
             id: record.id.clone(),
@@ -150,6 +161,7 @@ impl<P: Provisioner> Supalove<P> {
             } else {
                 record.realtime_image.clone()
             },
+            target: target.to_string(),
         };
         let mut stack = template::render(&ctx, &self.stack_env(record, secrets))?;
         crate::volumes::label(&mut stack, record);
