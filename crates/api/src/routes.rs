@@ -251,6 +251,7 @@ pub async fn create<P: Provisioner + Clone + 'static>(
             allow_privileged: false,
         },
         engine: b.engine,
+        remote: None,
     };
     let (tx, mut rx) = mpsc::unbounded_channel::<Progress>();
     let app = Arc::clone(&st.app);

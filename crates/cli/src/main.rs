@@ -308,6 +308,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     allow_privileged: allow_privileged_ports,
                 },
                 engine,
+                remote: None,
             };
             let result = app.create(req, &sink).await;
             tl.finish();

@@ -329,7 +329,10 @@ impl CoolifyClient {
     /// `GET /version` → `4.3.11` (text).
     pub async fn version(&self) -> Result<String> {
         let v = self.call_text(Method::GET, "/version", &[], None).await?;
-        Ok(v.trim().trim_matches('"').trim_start_matches('v').to_string())
+        Ok(v.trim()
+            .trim_matches('"')
+            .trim_start_matches('v')
+            .to_string())
     }
 
     /// `GET /servers`.
@@ -376,8 +379,13 @@ impl CoolifyClient {
     /// `GET /projects/{uuid}/{name}`, None when there is no such environment.
     pub async fn environment(&self, project: &str, name: &str) -> Result<Option<Environment>> {
         none_if_404(
-            self.call(Method::GET, &format!("/projects/{project}/{name}"), &[], None)
-                .await,
+            self.call(
+                Method::GET,
+                &format!("/projects/{project}/{name}"),
+                &[],
+                None,
+            )
+            .await,
         )
     }
 
@@ -461,14 +469,9 @@ impl CoolifyClient {
             ("docker_cleanup", "true".to_string()),
             ("delete_connected_networks", "true".to_string()),
         ];
-        self.call_text(
-            Method::DELETE,
-            &format!("/services/{uuid}"),
-            &query,
-            None,
-        )
-        .await
-        .map(|_| ())
+        self.call_text(Method::DELETE, &format!("/services/{uuid}"), &query, None)
+            .await
+            .map(|_| ())
     }
 
     /// `GET /services/{uuid}/logs` of one compose service (400 when it is not running).
@@ -479,12 +482,7 @@ impl CoolifyClient {
             ("show_timestamps", "true".to_string()),
         ];
         let logs: Logs = self
-            .call(
-                Method::GET,
-                &format!("/services/{uuid}/logs"),
-                &query,
-                None,
-            )
+            .call(Method::GET, &format!("/services/{uuid}/logs"), &query, None)
             .await?;
         Ok(logs.logs)
     }

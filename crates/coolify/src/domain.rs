@@ -22,7 +22,10 @@ pub fn realtime_url_for(project_id: &str, server: &Server, chosen: Option<&str>)
         None => match server.wildcard_domain() {
             Some(w) => {
                 let (s, h) = w.split_once("://").unwrap_or(("http", w.as_str()));
-                (s.to_string(), format!("{TENANT}.{project_id}.{}", strip_port(h)))
+                (
+                    s.to_string(),
+                    format!("{TENANT}.{project_id}.{}", strip_port(h)),
+                )
             }
             None => (
                 "http".to_string(),
@@ -105,7 +108,11 @@ mod tests {
     #[test]
     fn the_first_label_is_the_tenant() {
         assert_eq!(
-            realtime_url_for("shop", &server("1.2.3.4", Some("https://apps.example.com")), None),
+            realtime_url_for(
+                "shop",
+                &server("1.2.3.4", Some("https://apps.example.com")),
+                None
+            ),
             "https://realtime-dev.shop.apps.example.com:4000"
         );
         assert_eq!(
@@ -113,7 +120,11 @@ mod tests {
             "http://realtime-dev.shop.1.2.3.4.sslip.io:4000"
         );
         assert_eq!(
-            realtime_url_for("shop", &server("1.2.3.4", None), Some("realtime-dev.shop.example.com")),
+            realtime_url_for(
+                "shop",
+                &server("1.2.3.4", None),
+                Some("realtime-dev.shop.example.com")
+            ),
             "https://realtime-dev.shop.example.com:4000"
         );
     }
@@ -134,7 +145,10 @@ mod tests {
     #[test]
     fn statuses() {
         assert_eq!(state_of(Some("running:healthy")), ServiceState::Healthy);
-        assert_eq!(state_of(Some("running (unhealthy)")), ServiceState::Unhealthy);
+        assert_eq!(
+            state_of(Some("running (unhealthy)")),
+            ServiceState::Unhealthy
+        );
         assert_eq!(state_of(Some("starting:unhealthy")), ServiceState::Starting);
         assert_eq!(state_of(Some("exited:unhealthy")), ServiceState::Stopped);
         assert_eq!(state_of(None), ServiceState::Missing);

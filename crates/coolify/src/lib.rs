@@ -24,7 +24,7 @@ use supalove_core::template::{self, RenderedStack, TARGET_COOLIFY};
 
 pub use client::CoolifyClient;
 use client::{CreateService, EnvVar, Server, Service, ServiceUrl, UpdateService};
-pub use store::{Deployment, DeploymentStore, FileStore, MemoryStore};
+pub use store::{Deployment, DeploymentStore, FileStore, MemoryStore, RegistryStore};
 
 /// Host ports Coolify's own host keeps (dashboard 8000, its realtime 6001/6002, the proxy
 /// 80/443): a project must publish none of them.
@@ -176,7 +176,11 @@ impl CoolifyProvisioner {
     }
 
     fn label(&self) -> String {
-        format!("Coolify target {} ({})", self.config.name, self.client.base())
+        format!(
+            "Coolify target {} ({})",
+            self.config.name,
+            self.client.base()
+        )
     }
 
     fn service_uuid(&self, project_id: &str) -> Result<String> {
@@ -212,17 +216,11 @@ impl CoolifyProvisioner {
             }
         }
         let existing = self.client.projects().await?;
-        let uuid = match existing
-            .iter()
-            .find(|p| p.name == self.config.project_name)
-        {
+        let uuid = match existing.iter().find(|p| p.name == self.config.project_name) {
             Some(p) => p.uuid.clone(),
             None => {
                 self.client
-                    .create_project(
-                        &self.config.project_name,
-                        "Projects deployed by supalove",
-                    )
+                    .create_project(&self.config.project_name, "Projects deployed by supalove")
                     .await?
                     .uuid
             }
@@ -296,9 +294,12 @@ impl CoolifyProvisioner {
         progress: ProgressSink<'_>,
     ) -> Result<Service> {
         let current = self.existing_service(project_id, uuid).await?;
-        let running = current
-            .containers()
-            .any(|c| matches!(domain::state_of(c.status.as_deref()), ServiceState::Healthy | ServiceState::Unhealthy | ServiceState::Starting));
+        let running = current.containers().any(|c| {
+            matches!(
+                domain::state_of(c.status.as_deref()),
+                ServiceState::Healthy | ServiceState::Unhealthy | ServiceState::Starting
+            )
+        });
         let action = if running { "restart" } else { "start" };
         progress(Progress::new(
             "project",
@@ -549,7 +550,10 @@ impl Provisioner for CoolifyProvisioner {
         progress(Progress::new(
             "project",
             Stage::Creating,
-            format!("setting {} variables (REALTIME_PORT among them)", vars.len()),
+            format!(
+                "setting {} variables (REALTIME_PORT among them)",
+                vars.len()
+            ),
         ));
         self.client.upsert_envs(&uuid, &vars).await?;
         let svc = self.start_and_wait(project_id, &uuid, progress).await?;
@@ -591,13 +595,23 @@ impl Provisioner for CoolifyProvisioner {
                 &answer,
             ));
         }
-        progress(Progress::new("project", Stage::Starting, "start queued on Coolify"));
-        self.wait_healthy(project_id, &uuid, progress).await.map(|_| ())
+        progress(Progress::new(
+            "project",
+            Stage::Starting,
+            "start queued on Coolify",
+        ));
+        self.wait_healthy(project_id, &uuid, progress)
+            .await
+            .map(|_| ())
     }
 
     async fn stop(&self, project_id: &str, progress: ProgressSink<'_>) -> Result<()> {
         let uuid = self.service_uuid(project_id)?;
-        progress(Progress::new("project", Stage::Stopping, "stop queued on Coolify"));
+        progress(Progress::new(
+            "project",
+            Stage::Stopping,
+            "stop queued on Coolify",
+        ));
         let answer = self.client.lifecycle(&uuid, "stop").await?;
         let already = answer.status == 400 && answer.body.contains("already stopped");
         if !(200..300).contains(&answer.status) && !already {
@@ -607,7 +621,11 @@ impl Provisioner for CoolifyProvisioner {
                 &answer,
             ));
         }
-        progress(Progress::new("project", Stage::Stopped, "stopped (data kept)"));
+        progress(Progress::new(
+            "project",
+            Stage::Stopped,
+            "stopped (data kept)",
+        ));
         Ok(())
     }
 
@@ -649,11 +667,18 @@ impl Provisioner for CoolifyProvisioner {
             },
         ));
         match self.client.delete_service(&uuid, volumes).await {
-            Ok(()) | Err(Error::Target { status: Some(404), .. }) => {}
+            Ok(())
+            | Err(Error::Target {
+                status: Some(404), ..
+            }) => {}
             Err(e) => return Err(e),
         }
         self.store.delete(project_id)?;
-        progress(Progress::new("project", Stage::Removed, "deletion queued on Coolify"));
+        progress(Progress::new(
+            "project",
+            Stage::Removed,
+            "deletion queued on Coolify",
+        ));
         let (volumes_removed, volumes_kept) = if volumes {
             (resources.volumes, vec![])
         } else {
@@ -882,9 +907,7 @@ pub fn statuses(svc: &Service) -> Vec<ServiceStatus> {
 /// `2026-01-01T00:00:00.000Z text` → (time stamp, text), as `show_timestamps` prints.
 fn split_timestamp(line: &str) -> (Option<String>, &str) {
     match line.split_once(' ') {
-        Some((ts, rest))
-            if ts.len() >= 20 && ts.as_bytes()[4] == b'-' && ts.contains('T') =>
-        {
+        Some((ts, rest)) if ts.len() >= 20 && ts.as_bytes()[4] == b'-' && ts.contains('T') => {
             (Some(ts.to_string()), rest)
         }
         _ => (None, line),

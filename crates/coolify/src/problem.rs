@@ -211,13 +211,21 @@ mod tests {
                 r#"{"message":"Validation failed.","errors":{"foo":["This field is not allowed."]}}"#,
             ),
         );
-        assert!(e.to_string().contains("foo: This field is not allowed."), "{e}");
+        assert!(
+            e.to_string().contains("foo: This field is not allowed."),
+            "{e}"
+        );
         assert_eq!(e.kind(), supalove_core::ErrorKind::Target);
     }
 
     #[test]
     fn the_fix_is_the_hint_in_every_shell() {
-        let e = refused("https://c", &Method::GET, "/servers", &answer(401, r#"{"message":"Unauthenticated."}"#));
+        let e = refused(
+            "https://c",
+            &Method::GET,
+            "/servers",
+            &answer(401, r#"{"message":"Unauthenticated."}"#),
+        );
         for shell in [
             supalove_core::Shell::Cli,
             supalove_core::Shell::App,

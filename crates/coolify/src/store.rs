@@ -6,33 +6,11 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use serde::{Deserialize, Serialize};
 use supalove_core::error::{Error, Result};
+use supalove_core::registry::Registry;
 
-/// One project's deployment on a Coolify instance.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Deployment {
-    /// The instance (`https://coolify.example.com`).
-    pub base_url: String,
-    /// The server it runs on (asked for, or the first usable one).
-    #[serde(default)]
-    pub server_uuid: Option<String>,
-    #[serde(default)]
-    pub project_uuid: Option<String>,
-    #[serde(default)]
-    pub environment_name: Option<String>,
-    #[serde(default)]
-    pub environment_uuid: Option<String>,
-    /// The Coolify service that holds the stack.
-    #[serde(default)]
-    pub service_uuid: Option<String>,
-    /// The realtime host the user chose (`--domain`), if any.
-    #[serde(default)]
-    pub domain: Option<String>,
-    /// `wss://host/socket`, once known.
-    #[serde(default)]
-    pub realtime_url: Option<String>,
-}
+/// One project's deployment on a Coolify instance (kept in the project's registry record).
+pub use supalove_core::registry::RemoteDeployment as Deployment;
 
 /// Where deployments are kept.
 pub trait DeploymentStore: Send + Sync {
@@ -44,6 +22,53 @@ pub trait DeploymentStore: Send + Sync {
     fn delete(&self, project_id: &str) -> Result<()>;
     /// Every project with a deployment.
     fn ids(&self) -> Result<Vec<String>>;
+}
+
+/// Deployments in the projects' registry records (`remote`), which core creates before the
+/// first apply: the store supalove's shells use.
+#[derive(Debug, Clone)]
+pub struct RegistryStore(pub Registry);
+
+impl DeploymentStore for RegistryStore {
+    fn get(&self, project_id: &str) -> Result<Option<Deployment>> {
+        Ok(self
+            .0
+            .load()?
+            .into_iter()
+            .find(|r| r.id == project_id)
+            .and_then(|r| r.remote))
+    }
+    fn put(&self, project_id: &str, deployment: &Deployment) -> Result<()> {
+        let lock = self.0.lock()?;
+        let mut record = self
+            .0
+            .load()?
+            .into_iter()
+            .find(|r| r.id == project_id)
+            .ok_or_else(|| Error::NotFound(project_id.to_string()))?;
+        record.remote = Some(deployment.clone());
+        self.0.upsert(&lock, record)
+    }
+    fn delete(&self, project_id: &str) -> Result<()> {
+        let lock = self.0.lock()?;
+        let found = self.0.load()?.into_iter().find(|r| r.id == project_id);
+        match found {
+            Some(mut record) if record.remote.is_some() => {
+                record.remote = None;
+                self.0.upsert(&lock, record)
+            }
+            _ => Ok(()),
+        }
+    }
+    fn ids(&self) -> Result<Vec<String>> {
+        Ok(self
+            .0
+            .load()?
+            .into_iter()
+            .filter(|r| r.remote.is_some())
+            .map(|r| r.id)
+            .collect())
+    }
 }
 
 /// Deployments in memory (tests, or a caller that persists them itself).

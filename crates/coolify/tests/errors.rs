@@ -27,7 +27,10 @@ async fn failing_apply(fake: &FakeCoolify, token: &str) -> (Error, Option<u16>, 
     };
     let (status, fix) = (*status, fix.clone());
     assert!(
-        p.deployment("shop").unwrap().and_then(|d| d.service_uuid).is_none(),
+        p.deployment("shop")
+            .unwrap()
+            .and_then(|d| d.service_uuid)
+            .is_none(),
         "no service is remembered after {err}"
     );
     assert_eq!(err.hint_for(Shell::App).as_deref(), Some(fix.as_str()));
@@ -43,8 +46,14 @@ async fn invalid_token_400_says_the_user_left_the_team_against_fake_coolify() {
     .await;
     let (err, status, fix) = failing_apply(&fake, fake::TOKEN).await;
     assert_eq!(status, Some(400));
-    assert!(err.to_string().contains("no longer in the token's team"), "{err}");
-    assert!(fix.contains("member of the team") && fix.contains("--token-stdin"), "{fix}");
+    assert!(
+        err.to_string().contains("no longer in the token's team"),
+        "{err}"
+    );
+    assert!(
+        fix.contains("member of the team") && fix.contains("--token-stdin"),
+        "{fix}"
+    );
     assert_eq!(fake.service_count(), 0);
 }
 
@@ -54,8 +63,15 @@ async fn wrong_token_401_against_fake_coolify() {
     let (err, status, fix) = failing_apply(&fake, "3|not-the-token").await;
     assert_eq!(status, Some(401));
     assert!(err.to_string().contains("Unauthenticated"), "{err}");
-    assert!(fix.contains("Keys & Tokens") && fix.contains("read, write and deploy"), "{fix}");
-    assert_eq!(fake.calls(), ["GET /version"], "stopped at the first refusal");
+    assert!(
+        fix.contains("Keys & Tokens") && fix.contains("read, write and deploy"),
+        "{fix}"
+    );
+    assert_eq!(
+        fake.calls(),
+        ["GET /version"],
+        "stopped at the first refusal"
+    );
 }
 
 #[tokio::test]
@@ -68,7 +84,10 @@ async fn api_disabled_403_against_fake_coolify() {
     let (err, status, fix) = failing_apply(&fake, fake::TOKEN).await;
     assert_eq!(status, Some(403));
     assert!(err.to_string().contains("API disabled"), "{err}");
-    assert!(fix.contains("API Access") && fix.contains("Settings"), "{fix}");
+    assert!(
+        fix.contains("API Access") && fix.contains("Settings"),
+        "{fix}"
+    );
 }
 
 #[tokio::test]
@@ -80,7 +99,11 @@ async fn missing_ability_403_names_it_and_creates_nothing_against_fake_coolify()
     .await;
     let (err, status, fix) = failing_apply(&fake, fake::TOKEN).await;
     assert_eq!(status, Some(403));
-    assert!(err.to_string().contains("Missing required permissions: write"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("Missing required permissions: write"),
+        "{err}"
+    );
     assert!(fix.contains("tick deploy first"), "{fix}");
     assert!(fake.with(|s| s.projects.is_empty() && s.services.is_empty()));
 
@@ -95,7 +118,11 @@ async fn missing_ability_403_names_it_and_creates_nothing_against_fake_coolify()
         .apply("shop", &stack("shop", "native", 8001), &|_| {})
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("Missing required permissions: deploy"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("Missing required permissions: deploy"),
+        "{err}"
+    );
     assert_eq!(fake.violations(), Vec::<String>::new());
 }
 
@@ -108,7 +135,10 @@ async fn ip_not_allowed_403_against_fake_coolify() {
     .await;
     let (err, status, fix) = failing_apply(&fake, fake::TOKEN).await;
     assert_eq!(status, Some(403));
-    assert!(err.to_string().contains("refused this machine's address"), "{err}");
+    assert!(
+        err.to_string().contains("refused this machine's address"),
+        "{err}"
+    );
     assert!(fix.contains("allowlist"), "{fix}");
 }
 
@@ -126,7 +156,10 @@ async fn unknown_server_404_against_fake_coolify() {
         panic!("{err:?}")
     };
     assert_eq!(*status, Some(404));
-    assert!(err.to_string().contains("GET /servers/nosuchserver"), "{err}");
+    assert!(
+        err.to_string().contains("GET /servers/nosuchserver"),
+        "{err}"
+    );
     assert!(fix.contains("server uuid"), "{fix}");
     assert_eq!(fake.service_count(), 0);
     assert_eq!(fake.violations(), Vec::<String>::new());
@@ -158,7 +191,12 @@ async fn domain_conflict_409_lists_the_other_resource_against_fake_coolify() {
     );
     assert!(fix.contains("--domain"), "{fix}");
     assert_eq!(fake.service_count(), 1, "Coolify kept no half-made service");
-    assert!(p.deployment("blog").unwrap().unwrap().service_uuid.is_none());
+    assert!(p
+        .deployment("blog")
+        .unwrap()
+        .unwrap()
+        .service_uuid
+        .is_none());
     assert_eq!(fake.violations(), Vec::<String>::new());
 }
 
@@ -204,10 +242,17 @@ async fn validation_422_lists_the_fields_against_fake_coolify() {
         .call::<serde_json::Value>(Method::POST, "/projects", &[], Some(&body))
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("color: This field is not allowed."), "{err}");
+    assert!(
+        err.to_string()
+            .contains("color: This field is not allowed."),
+        "{err}"
+    );
     let v = fake.violations();
     assert_eq!(v.len(), 1, "{v:?}");
-    assert!(v[0].contains("POST /projects: body does not match"), "{v:?}");
+    assert!(
+        v[0].contains("POST /projects: body does not match"),
+        "{v:?}"
+    );
 }
 
 #[tokio::test]
@@ -263,5 +308,9 @@ async fn get_on_a_lifecycle_route_is_not_in_the_document_against_fake_coolify() 
         .client()
         .refusal(&Method::GET, "/services/abc/start", &answer);
     assert!(err.hint().unwrap().contains("v4.2"), "{err:?}");
-    assert_eq!(fake.violations().len(), 1, "the fake refuses what the document lacks");
+    assert_eq!(
+        fake.violations().len(),
+        1,
+        "the fake refuses what the document lacks"
+    );
 }

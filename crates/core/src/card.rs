@@ -69,8 +69,11 @@ pub struct ProjectCard {
     pub ports: Ports,
     /// `postgresql://app:<password>@127.0.0.1:<port>/app`.
     pub db_url: String,
-    /// `ws://127.0.0.1:<REALTIME_PORT>/socket` once the stack has a Realtime service.
+    /// `ws://127.0.0.1:<REALTIME_PORT>/socket` once the stack has a Realtime service; on a
+    /// remote target, its public `wss://<host>/socket`.
     pub realtime_url: Option<String>,
+    /// The remote target it runs on (None: the local Docker engine).
+    pub target: Option<String>,
     pub keys: ApiKeys,
     /// The Realtime server of the stack.
     pub realtime_engine: crate::registry::RealtimeEngine,

@@ -265,7 +265,10 @@ pub trait Provisioner: Send + Sync {
 
     /// The project's Realtime URL when the target decides it (a proxied domain); None for
     /// targets where it is `ws://127.0.0.1:<REALTIME_PORT>/socket`.
-    fn realtime_url(&self, project_id: &str) -> impl Future<Output = Result<Option<String>>> + Send {
+    fn realtime_url(
+        &self,
+        project_id: &str,
+    ) -> impl Future<Output = Result<Option<String>>> + Send {
         let _ = project_id;
         async { Ok(None) }
     }

@@ -503,6 +503,65 @@ mod tests {
     }
 
     #[test]
+    fn coolify_render_inlines_init_files_and_names_no_container() {
+        let local = render(&ctx(), &env()).unwrap();
+        let mut c = ctx();
+        c.target = TARGET_COOLIFY.into();
+        let r = render(&c, &env()).unwrap();
+        assert!(
+            !r.compose_yaml.contains("container_name"),
+            "Coolify names containers"
+        );
+        assert!(
+            !r.compose_yaml.contains("./secrets/"),
+            "no file secrets on Coolify"
+        );
+        assert!(!r.compose_yaml.contains("./init:"), "no directory bind");
+        let doc: Value = serde_yaml::from_str(&r.compose_yaml).unwrap();
+        let vols = doc["services"]["db"]["volumes"].as_sequence().unwrap();
+        let inline: Vec<(&str, &str)> = vols
+            .iter()
+            .filter_map(|v| Some((v.get("target")?.as_str()?, v.get("content")?.as_str()?)))
+            .collect();
+        let files = TEMPLATE_FILES[0].1;
+        assert_eq!(inline.len(), files.len());
+        for ((target, content), (name, want)) in inline.iter().zip(files) {
+            assert_eq!(*target, format!("/docker-entrypoint-initdb.d/{name}"));
+            assert_eq!(content, want, "file contents verbatim, `$` included");
+        }
+        // Secrets are variables of Coolify's .env, resolved by compose there.
+        let db = &r.spec.services["db"];
+        assert_eq!(db.environment["POSTGRES_PASSWORD"], "pw");
+        assert!(db.container_name.is_empty());
+        assert_eq!(
+            r.spec.services["realtime"].environment["JWT_SECRET"],
+            "jwt-secret"
+        );
+        assert!(r.spec.secrets.is_empty());
+        let vars = referenced_variables(&r.compose_yaml).unwrap();
+        let want: std::collections::BTreeSet<String> =
+            ["DB_PASSWORD", "DB_PORT", "JWT_SECRET", "REALTIME_PORT"]
+                .into_iter()
+                .map(String::from)
+                .collect();
+        assert_eq!(
+            vars, want,
+            "the shell script's ${{POSTGRES_HOST_AUTH_METHOD}} is not ours"
+        );
+        // The local render is untouched by the Coolify branch.
+        assert!(local
+            .compose_yaml
+            .contains("container_name: project_shop_db"));
+        assert!(local
+            .compose_yaml
+            .contains("- ./init:/docker-entrypoint-initdb.d:ro"));
+        assert_eq!(
+            r.uploads.iter().filter(|u| u.service == "db").count(),
+            files.len()
+        );
+    }
+
+    #[test]
     fn interpolation_rules() {
         let e = env();
         assert_eq!(interpolate("a${DB_PORT}b", &e).unwrap(), "a54401b");

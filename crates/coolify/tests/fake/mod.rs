@@ -159,7 +159,9 @@ impl State {
         let alphabet = b"abcdefghijklmnopqrstuvwxyz0123456789";
         (0..24)
             .map(|_| {
-                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 alphabet[(x >> 33) as usize % alphabet.len()] as char
             })
             .collect()
@@ -307,9 +309,12 @@ fn handle(
                 (p.to_string(), message(404, "Not found."), None)
             }
             Err(Mismatch::WrongMethod) => {
-                st.violations
-                    .push(format!("{method} {p}: method not in Coolify's OpenAPI document"));
-                let lifecycle = ["/start", "/stop", "/restart"].iter().any(|s| p.ends_with(s));
+                st.violations.push(format!(
+                    "{method} {p}: method not in Coolify's OpenAPI document"
+                ));
+                let lifecycle = ["/start", "/stop", "/restart"]
+                    .iter()
+                    .any(|s| p.ends_with(s));
                 let m = if lifecycle {
                     "This endpoint has changed to a POST request."
                 } else {
@@ -340,7 +345,9 @@ fn handle(
     let code = StatusCode::from_u16(status).unwrap();
     let mut resp = match resp_body {
         ResponseBody::Json(v) => (code, axum::Json(v)).into_response(),
-        ResponseBody::Text(t) => (code, [("content-type", "text/html; charset=UTF-8")], t).into_response(),
+        ResponseBody::Text(t) => {
+            (code, [("content-type", "text/html; charset=UTF-8")], t).into_response()
+        }
     };
     if let Some(s) = retry_after {
         resp.headers_mut()
@@ -406,9 +413,15 @@ fn serve(
     }
     let problems = api.check_query(route, query);
     if !problems.is_empty() {
-        st.violations
-            .extend(problems.iter().map(|p| format!("{method} {}: {p}", route.template)));
-        return json_answer(422, json!({"message": "Validation failed.", "errors": {"query": problems}}));
+        st.violations.extend(
+            problems
+                .iter()
+                .map(|p| format!("{method} {}: {p}", route.template)),
+        );
+        return json_answer(
+            422,
+            json!({"message": "Validation failed.", "errors": {"query": problems}}),
+        );
     }
     let body = if let Some(schema) = api.body_schema(route) {
         let is_json = headers
@@ -429,7 +442,10 @@ fn serve(
                 route.template,
                 Value::Object(errors.clone())
             ));
-            return json_answer(422, json!({"message": "Validation failed.", "errors": errors}));
+            return json_answer(
+                422,
+                json!({"message": "Validation failed.", "errors": errors}),
+            );
         }
         parsed
     } else {
@@ -449,7 +465,12 @@ fn serve(
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
     };
-    let q = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let q = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
     match (method.as_str(), route.template.as_str()) {
         ("GET", "/health") => (200, ResponseBody::Text("OK".into()), None),
         ("GET", "/version") => (200, ResponseBody::Text(st.knobs.version.clone()), None),
@@ -478,7 +499,13 @@ fn serve(
         }
         ("GET", "/projects") => json_answer(
             200,
-            Value::Array(st.projects.iter().enumerate().map(|(i, p)| project_json(i, p)).collect()),
+            Value::Array(
+                st.projects
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| project_json(i, p))
+                    .collect(),
+            ),
         ),
         ("POST", "/projects") => {
             let Some(name) = body["name"].as_str().filter(|n| !n.is_empty()) else {
@@ -494,23 +521,41 @@ fn serve(
             });
             json_answer(201, json!({ "uuid": uuid }))
         }
-        ("GET", "/projects/{uuid}") => match st.projects.iter().enumerate().find(|(_, x)| x.uuid == p("uuid")) {
+        ("GET", "/projects/{uuid}") => match st
+            .projects
+            .iter()
+            .enumerate()
+            .find(|(_, x)| x.uuid == p("uuid"))
+        {
             Some((i, x)) => json_answer(200, project_json(i, x)),
             None => message(404, "Project not found."),
         },
-        ("GET", "/projects/{uuid}/environments") => match st.projects.iter().find(|x| x.uuid == p("uuid")) {
-            Some(x) => json_answer(
-                200,
-                Value::Array(x.environments.iter().enumerate().map(|(i, (u, n))| env_json(i, u, n)).collect()),
-            ),
-            None => message(404, "Project not found."),
-        },
+        ("GET", "/projects/{uuid}/environments") => {
+            match st.projects.iter().find(|x| x.uuid == p("uuid")) {
+                Some(x) => json_answer(
+                    200,
+                    Value::Array(
+                        x.environments
+                            .iter()
+                            .enumerate()
+                            .map(|(i, (u, n))| env_json(i, u, n))
+                            .collect(),
+                    ),
+                ),
+                None => message(404, "Project not found."),
+            }
+        }
         ("GET", "/projects/{uuid}/{environment_name_or_uuid}") => {
             let Some(x) = st.projects.iter().find(|x| x.uuid == p("uuid")) else {
                 return message(404, "Project not found.");
             };
             let key = p("environment_name_or_uuid");
-            match x.environments.iter().enumerate().find(|(_, (u, n))| *n == key || *u == key) {
+            match x
+                .environments
+                .iter()
+                .enumerate()
+                .find(|(_, (u, n))| *n == key || *u == key)
+            {
                 Some((i, (u, n))) => json_answer(200, env_json(i, u, n)),
                 None => message(404, "Environment not found."),
             }
@@ -558,11 +603,21 @@ fn serve(
             message(200, "Service deletion request queued.")
         }
         ("GET", "/services/{uuid}/envs") => {
-            let sensitive = st.knobs.abilities.iter().any(|a| a == "root" || a == "read:sensitive");
+            let sensitive = st
+                .knobs
+                .abilities
+                .iter()
+                .any(|a| a == "root" || a == "read:sensitive");
             match st.services.get(&p("uuid")) {
                 Some(svc) => json_answer(
                     200,
-                    Value::Array(svc.envs.iter().enumerate().map(|(i, e)| env_var_json(i, e, sensitive)).collect()),
+                    Value::Array(
+                        svc.envs
+                            .iter()
+                            .enumerate()
+                            .map(|(i, e)| env_var_json(i, e, sensitive))
+                            .collect(),
+                    ),
                 ),
                 None => message(404, "Service not found."),
             }
@@ -576,7 +631,10 @@ fn serve(
                 return message(404, "Service not found.");
             };
             if svc.envs.iter().any(|e| e.key == key) {
-                return message(409, "Environment variable already exists. Use PATCH request to update it.");
+                return message(
+                    409,
+                    "Environment variable already exists. Use PATCH request to update it.",
+                );
             }
             svc.envs.push(env_from(uuid.clone(), &body));
             json_answer(201, json!({ "uuid": uuid }))
@@ -678,13 +736,19 @@ fn serve(
             }
             let starts = svc.env_at_start.len();
             let logs: Vec<String> = (1..=starts)
-                .map(|i| format!("2026-12-02T10:00:{i:02}.000000000Z {name}: start {i} of {}", svc.uuid))
+                .map(|i| {
+                    format!(
+                        "2026-12-02T10:00:{i:02}.000000000Z {name}: start {i} of {}",
+                        svc.uuid
+                    )
+                })
                 .collect();
             json_answer(200, json!({ "logs": logs.join("\n") }))
         }
         (m, t) => {
-            st.violations
-                .push(format!("{m} {t}: in the document, but the fake does not implement it"));
+            st.violations.push(format!(
+                "{m} {t}: in the document, but the fake does not implement it"
+            ));
             message(501, "The fake Coolify does not implement this route.")
         }
     }
@@ -808,7 +872,10 @@ fn advance(svc: &mut FService, knobs: &Knobs) {
         svc.phase = Phase::Running;
         let env = svc.env_at_start.last().cloned().unwrap_or_default();
         for s in &mut svc.subs {
-            let missing = s.needs.iter().any(|v| env.get(v).is_none_or(String::is_empty));
+            let missing = s
+                .needs
+                .iter()
+                .any(|v| env.get(v).is_none_or(String::is_empty));
             let broken = knobs.never_healthy.as_deref() == Some(s.name.as_str());
             s.status = if missing || broken {
                 "running:unhealthy".into()
@@ -858,22 +925,39 @@ fn parse_compose(raw: &str) -> Result<Parsed, Answer> {
         .decode(raw)
         .ok()
         .filter(|d| b64.encode(d) == raw)
-        .ok_or_else(|| invalid("docker_compose_raw", "The docker_compose_raw should be base64 encoded."))?;
-    let yaml = String::from_utf8(decoded)
-        .map_err(|_| invalid("docker_compose_raw", "The docker_compose_raw should be Docker Compose YAML."))?;
+        .ok_or_else(|| {
+            invalid(
+                "docker_compose_raw",
+                "The docker_compose_raw should be base64 encoded.",
+            )
+        })?;
+    let yaml = String::from_utf8(decoded).map_err(|_| {
+        invalid(
+            "docker_compose_raw",
+            "The docker_compose_raw should be Docker Compose YAML.",
+        )
+    })?;
     let doc: serde_yaml::Value = serde_yaml::from_str(&yaml)
         .map_err(|e| invalid("docker_compose_raw", &format!("Invalid YAML: {e}")))?;
     let services = doc
         .get("services")
         .and_then(|s| s.as_mapping())
-        .ok_or_else(|| invalid("docker_compose_raw", "The compose file must have a services map."))?;
+        .ok_or_else(|| {
+            invalid(
+                "docker_compose_raw",
+                "The compose file must have a services map.",
+            )
+        })?;
     let mut subs = Vec::new();
     let mut env_defaults = Vec::new();
     let mut files = Vec::new();
     for (name, svc) in services {
         let name = name.as_str().unwrap_or_default().to_string();
         if FORBIDDEN.iter().any(|f| name.contains(f)) {
-            return Err(invalid("docker_compose_raw", &format!("Invalid service name {name:?}.")));
+            return Err(invalid(
+                "docker_compose_raw",
+                &format!("Invalid service name {name:?}."),
+            ));
         }
         let mut clean = svc.clone();
         if let Some(vols) = svc.get("volumes").and_then(|v| v.as_sequence()) {
@@ -882,15 +966,30 @@ fn parse_compose(raw: &str) -> Result<Parsed, Answer> {
                 let (source, target) = match v {
                     serde_yaml::Value::String(s) => {
                         let mut parts = s.split(':');
-                        (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("").to_string())
+                        (
+                            parts.next().unwrap_or("").to_string(),
+                            parts.next().unwrap_or("").to_string(),
+                        )
                     }
                     m => (
-                        m.get("source").and_then(|x| x.as_str()).unwrap_or("").to_string(),
-                        m.get("target").and_then(|x| x.as_str()).unwrap_or("").to_string(),
+                        m.get("source")
+                            .and_then(|x| x.as_str())
+                            .unwrap_or("")
+                            .to_string(),
+                        m.get("target")
+                            .and_then(|x| x.as_str())
+                            .unwrap_or("")
+                            .to_string(),
                     ),
                 };
-                if FORBIDDEN.iter().any(|f| source.contains(f) || target.contains(f)) {
-                    return Err(invalid("docker_compose_raw", &format!("Invalid volume path {source:?}.")));
+                if FORBIDDEN
+                    .iter()
+                    .any(|f| source.contains(f) || target.contains(f))
+                {
+                    return Err(invalid(
+                        "docker_compose_raw",
+                        &format!("Invalid volume path {source:?}."),
+                    ));
                 }
                 match v.get("content").and_then(|c| c.as_str()) {
                     Some(content) => files.push((name.clone(), target, content.to_string())),
@@ -900,7 +999,11 @@ fn parse_compose(raw: &str) -> Result<Parsed, Answer> {
             clean["volumes"] = serde_yaml::Value::Sequence(kept);
         }
         let mut needs = BTreeSet::new();
-        collect_vars(&serde_json::to_value(&clean).unwrap(), &mut needs, &mut Vec::new());
+        collect_vars(
+            &serde_json::to_value(&clean).unwrap(),
+            &mut needs,
+            &mut Vec::new(),
+        );
         if let Some(env) = svc.get("environment").and_then(|e| e.as_mapping()) {
             for (_, v) in env {
                 if let Some(s) = v.as_str() {
@@ -910,11 +1013,24 @@ fn parse_compose(raw: &str) -> Result<Parsed, Answer> {
                 }
             }
         }
-        let image = svc.get("image").and_then(|i| i.as_str()).unwrap_or("").to_string();
+        let image = svc
+            .get("image")
+            .and_then(|i| i.as_str())
+            .unwrap_or("")
+            .to_string();
         let repo = image.split(':').next().unwrap_or("");
-        let is_database = ["postgres", "postgis/postgis", "bitnami/postgresql", "supabase/postgres", "mysql", "mariadb", "mongo", "redis"]
-            .iter()
-            .any(|d| repo == *d || repo.ends_with(&format!("/{d}")));
+        let is_database = [
+            "postgres",
+            "postgis/postgis",
+            "bitnami/postgresql",
+            "supabase/postgres",
+            "mysql",
+            "mariadb",
+            "mongo",
+            "redis",
+        ]
+        .iter()
+        .any(|d| repo == *d || repo.ends_with(&format!("/{d}")));
         subs.push(FSub {
             uuid: String::new(),
             name,
@@ -928,7 +1044,11 @@ fn parse_compose(raw: &str) -> Result<Parsed, Answer> {
     let volume_keys = doc
         .get("volumes")
         .and_then(|v| v.as_mapping())
-        .map(|m| m.keys().filter_map(|k| k.as_str().map(str::to_string)).collect())
+        .map(|m| {
+            m.keys()
+                .filter_map(|k| k.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default();
     Ok(Parsed {
         yaml,
@@ -980,16 +1100,29 @@ fn apply_urls(
         let name = u["name"].as_str().unwrap_or_default();
         let url = u["url"].as_str().unwrap_or_default();
         let Some(sub) = subs.iter_mut().find(|s| s.name == name) else {
-            return Err(invalid("urls", &format!("Service {name} not found in the compose file.")));
+            return Err(invalid(
+                "urls",
+                &format!("Service {name} not found in the compose file."),
+            ));
         };
         for one in url.split(',') {
             if !(one.starts_with("http://") || one.starts_with("https://")) {
-                return Err(invalid("urls", &format!("Invalid URL {one}: only http and https are allowed.")));
+                return Err(invalid(
+                    "urls",
+                    &format!("Invalid URL {one}: only http and https are allowed."),
+                ));
             }
             let host = host_of(one);
-            for other in st.services.values().filter(|s| Some(s.uuid.as_str()) != own) {
+            for other in st
+                .services
+                .values()
+                .filter(|s| Some(s.uuid.as_str()) != own)
+            {
                 for x in &other.subs {
-                    if x.fqdn.as_deref().is_some_and(|f| f.split(',').any(|f| host_of(f) == host)) {
+                    if x.fqdn
+                        .as_deref()
+                        .is_some_and(|f| f.split(',').any(|f| host_of(f) == host))
+                    {
                         conflicts.push(json!({"domain": host, "resource_name": other.name, "resource_uuid": other.uuid, "resource_type": "service"}));
                     }
                 }
@@ -1013,15 +1146,24 @@ fn apply_urls(
 fn host_of(url: &str) -> String {
     let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
     let host = rest.split('/').next().unwrap_or(rest);
-    host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host).to_string()
+    host.rsplit_once(':')
+        .map(|(h, _)| h)
+        .unwrap_or(host)
+        .to_string()
 }
 
 fn create_service(st: &mut State, body: &Value) -> Answer {
     if body.get("environment_name").is_none() && body.get("environment_uuid").is_none() {
-        return invalid("environment_name", "You need to provide at least one of environment_name or environment_uuid.");
+        return invalid(
+            "environment_name",
+            "You need to provide at least one of environment_name or environment_uuid.",
+        );
     }
     if body.get("type").is_some() && body.get("docker_compose_raw").is_some() {
-        return invalid("type", "The type and docker_compose_raw fields are mutually exclusive.");
+        return invalid(
+            "type",
+            "The type and docker_compose_raw fields are mutually exclusive.",
+        );
     }
     if body.get("tags").is_some() && st.knobs.version.as_str() < "4.2.0" {
         return invalid("tags", "This field is not allowed.");
@@ -1030,7 +1172,10 @@ fn create_service(st: &mut State, body: &Value) -> Answer {
         return message(404, "Server not found.");
     }
     if st.knobs.build_server {
-        return invalid("server_uuid", "Build servers cannot be used to deploy resources.");
+        return invalid(
+            "server_uuid",
+            "Build servers cannot be used to deploy resources.",
+        );
     }
     let Some(project) = st
         .projects
@@ -1047,10 +1192,16 @@ fn create_service(st: &mut State, body: &Value) -> Answer {
         return message(404, "Environment not found.");
     };
     if st.destinations.len() > 1 && body.get("destination_uuid").is_none() {
-        return message(400, "Server has multiple destinations and you do not set destination_uuid.");
+        return message(
+            400,
+            "Server has multiple destinations and you do not set destination_uuid.",
+        );
     }
     let Some(raw) = body["docker_compose_raw"].as_str() else {
-        return invalid("docker_compose_raw", "The docker_compose_raw field is required.");
+        return invalid(
+            "docker_compose_raw",
+            "The docker_compose_raw field is required.",
+        );
     };
     let parsed = match parse_compose(raw) {
         Ok(p) => p,
@@ -1068,7 +1219,14 @@ fn create_service(st: &mut State, body: &Value) -> Answer {
     let mut envs = Vec::new();
     for (k, d) in parsed.env_defaults {
         if !envs.iter().any(|e: &FEnv| e.key == k) {
-            envs.push(FEnv { uuid: st.uuid(), key: k, value: d, is_literal: false, is_multiline: false, is_shown_once: false });
+            envs.push(FEnv {
+                uuid: st.uuid(),
+                key: k,
+                value: d,
+                is_literal: false,
+                is_multiline: false,
+                is_shown_once: false,
+            });
         }
     }
     let domains: Vec<String> = subs.iter().filter_map(|s| s.fqdn.clone()).collect();
@@ -1083,7 +1241,11 @@ fn create_service(st: &mut State, body: &Value) -> Answer {
         subs,
         envs,
         phase: Phase::Exited,
-        volume_names: parsed.volume_keys.iter().map(|k| format!("{uuid}_{k}")).collect(),
+        volume_names: parsed
+            .volume_keys
+            .iter()
+            .map(|k| format!("{uuid}_{k}"))
+            .collect(),
         files: parsed.files,
         env_at_start: vec![],
     };
@@ -1120,13 +1282,24 @@ fn update_service(st: &mut State, uuid: &str, body: &Value) -> Answer {
         }
         for (k, d) in parsed.env_defaults {
             if !svc.envs.iter().any(|e| e.key == k) {
-                svc.envs.push(FEnv { uuid: format!("env{k}"), key: k, value: d, is_literal: false, is_multiline: false, is_shown_once: false });
+                svc.envs.push(FEnv {
+                    uuid: format!("env{k}"),
+                    key: k,
+                    value: d,
+                    is_literal: false,
+                    is_multiline: false,
+                    is_shown_once: false,
+                });
             }
         }
         svc.subs = subs;
         svc.compose = parsed.yaml;
         svc.files = parsed.files;
-        svc.volume_names = parsed.volume_keys.iter().map(|k| format!("{uuid}_{k}")).collect();
+        svc.volume_names = parsed
+            .volume_keys
+            .iter()
+            .map(|k| format!("{uuid}_{k}"))
+            .collect();
     }
     let force = body["force_domain_override"].as_bool().unwrap_or(false);
     if let Err(a) = apply_urls(st, Some(uuid), &mut svc.subs, &body["urls"], force) {

@@ -57,7 +57,9 @@ impl OpenApi {
         let doc: Value = serde_yaml::from_str(&text)
             .unwrap_or_else(|e| panic!("{} is not YAML: {e}", path.display()));
         assert!(
-            doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")),
+            doc["openapi"]
+                .as_str()
+                .is_some_and(|v| v.starts_with("3.1")),
             "{} is not the OpenAPI 3.1 document the notes describe",
             path.display()
         );
@@ -184,7 +186,10 @@ impl OpenApi {
     /// The JSON schema of the request body, if the operation takes one.
     pub fn body_schema(&self, route: &Route) -> Option<Value> {
         let rb = route.op.get("requestBody")?;
-        Some(self.resolve(&rb["content"]["application/json"]["schema"]).clone())
+        Some(
+            self.resolve(&rb["content"]["application/json"]["schema"])
+                .clone(),
+        )
     }
 
     /// Validates `body` against the request schema: `field → messages`, empty when valid.
@@ -238,7 +243,11 @@ impl OpenApi {
         match v.get("$ref").and_then(Value::as_str) {
             Some(r) => {
                 let pointer = r.strip_prefix('#').expect("local $ref");
-                self.resolve(self.doc.pointer(pointer).unwrap_or_else(|| panic!("bad $ref {r}")))
+                self.resolve(
+                    self.doc
+                        .pointer(pointer)
+                        .unwrap_or_else(|| panic!("bad $ref {r}")),
+                )
             }
             None => v,
         }
@@ -249,9 +258,16 @@ impl OpenApi {
     fn validate(&self, schema: &Value, v: &Value, at: &str, errors: &mut Map<String, Value>) {
         let schema = self.resolve(schema);
         let mut fail = |msg: String| {
-            let key = if at.is_empty() { "body".to_string() } else { at.to_string() };
+            let key = if at.is_empty() {
+                "body".to_string()
+            } else {
+                at.to_string()
+            };
             let entry = errors.entry(key).or_insert_with(|| Value::Array(vec![]));
-            entry.as_array_mut().expect("array").push(Value::String(msg));
+            entry
+                .as_array_mut()
+                .expect("array")
+                .push(Value::String(msg));
         };
         if let Some(t) = schema.get("type") {
             let types: Vec<&str> = match t {

@@ -17,7 +17,10 @@ pub fn env(realtime_port: u16) -> BTreeMap<String, String> {
         ("DB_PASSWORD", "pw-$ecret'quote".to_string()),
         ("DB_PORT", "54401".to_string()),
         ("REALTIME_PORT", realtime_port.to_string()),
-        ("JWT_SECRET", "jwt-secret-jwt-secret-jwt-secret-42".to_string()),
+        (
+            "JWT_SECRET",
+            "jwt-secret-jwt-secret-jwt-secret-42".to_string(),
+        ),
         ("ANON_KEY", "anon.key.jwt".to_string()),
         ("SERVICE_ROLE_KEY", "service.role.jwt".to_string()),
         ("REALTIME_DB_ENC_KEY", "0123456789abcdef".to_string()),

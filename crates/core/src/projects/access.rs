@@ -101,7 +101,16 @@ impl<P: Provisioner> Supalove<P> {
     ) -> Result<crate::subscription::Subscription> {
         let token = self.token(name, &req.role, req.claims.clone()).await?;
         let record = self.record(name).await?;
-        let target = self.target_of(&record);
+        let mut target = self.target_of(&record);
+        if is_remote(&record) {
+            // A remote project's host names its tenant already (realtime-dev.<...>).
+            if let Some(public) = self.provisioner.realtime_url(&record.id).await? {
+                target = RealtimeTarget {
+                    url: public,
+                    host: None,
+                };
+            }
+        }
         crate::subscription::open(url.unwrap_or(target.url), target.host, &token, req).await
     }
 

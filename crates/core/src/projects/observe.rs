@@ -74,7 +74,7 @@ impl<P: Provisioner> Supalove<P> {
         // answers SELECT 1 is healthy, whatever the last healthcheck said.
         let probes = self.probes(record, secrets);
         for s in services.iter_mut() {
-            if s.state != ServiceState::Starting {
+            if s.state != ServiceState::Starting || is_remote(record) {
                 continue;
             }
             if let Some(probe) = probes.quick(record, &s.service) {
@@ -100,6 +100,11 @@ impl<P: Provisioner> Supalove<P> {
         }
         let status = card::project_status(record, &services);
         let has_realtime = services.iter().any(|s| s.service == "realtime");
+        let remote_url = if is_remote(record) {
+            self.provisioner.realtime_url(&record.id).await?
+        } else {
+            None
+        };
         Ok(ProjectCard {
             name: record.name.clone(),
             id: record.id.clone(),
@@ -107,8 +112,10 @@ impl<P: Provisioner> Supalove<P> {
             services,
             ports: record.ports,
             db_url: card::db_url(&record.ports, secrets),
-            realtime_url: has_realtime
-                .then(|| format!("ws://127.0.0.1:{}/socket", record.ports.realtime)),
+            realtime_url: remote_url.or_else(|| {
+                has_realtime.then(|| format!("ws://127.0.0.1:{}/socket", record.ports.realtime))
+            }),
+            target: record.target.clone(),
             keys: self.keys(record, secrets),
             realtime_engine: record.realtime_engine,
             db_image: record.db_image.clone(),
