@@ -92,7 +92,8 @@ pub struct TargetProbe {
     pub hint: Option<String>,
 }
 
-/// The Coolify provisioner.
+/// The Coolify provisioner (cheap to clone: the HTTP client and the store are shared).
+#[derive(Clone)]
 pub struct CoolifyProvisioner {
     config: CoolifyConfig,
     client: CoolifyClient,

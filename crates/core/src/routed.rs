@@ -14,6 +14,7 @@ use crate::registry::Registry;
 use crate::template::RenderedStack;
 
 /// Local projects on `L`, projects of remote target `name` on `remotes[name]`.
+#[derive(Clone)]
 pub struct Routed<L, R> {
     local: L,
     remotes: BTreeMap<String, R>,
