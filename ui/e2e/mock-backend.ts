@@ -89,6 +89,7 @@ function makeCard(name: string, req?: CreateProjectRequest): ProjectCard {
     ports: { offset, db, realtime: rt },
     db_url: `postgresql://app:s3cr3t-${name}@127.0.0.1:${db}/app`,
     realtime_url: `ws://127.0.0.1:${rt}/socket`,
+    target: null,
     keys: { anon: JWT("anon"), service_role: JWT("service_role"), expires_at: 2111111111 },
     realtime_engine: req?.engine ?? "native",
     db_image: "supalove/postgres:17",

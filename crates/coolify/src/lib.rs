@@ -587,9 +587,8 @@ impl Provisioner for CoolifyProvisioner {
             return Ok(());
         }
         let answer = self.client.lifecycle(&uuid, "start").await?;
-        if !(200..300).contains(&answer.status)
-            && !(answer.status == 400 && answer.body.contains("already running"))
-        {
+        let already = answer.status == 400 && answer.body.contains("already running");
+        if !(200..300).contains(&answer.status) && !already {
             return Err(self.client.refusal(
                 &Method::POST,
                 &format!("/services/{uuid}/start"),

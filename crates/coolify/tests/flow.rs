@@ -267,7 +267,7 @@ async fn stop_start_and_rm_keep_volumes_unless_asked_against_fake_coolify() {
     let volume = format!("{uuid}_db-data");
     assert!(fake.with(|s| s.volumes.contains(&volume)));
     let report = p.remove("shop", false, &|_| {}).await.unwrap();
-    assert_eq!(report.volumes_kept, [volume.clone()]);
+    assert_eq!(report.volumes_kept, std::slice::from_ref(&volume));
     let del = fake
         .log()
         .into_iter()

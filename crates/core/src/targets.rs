@@ -167,7 +167,7 @@ mod tests {
         targets
             .add(&store, record.clone(), "7|secret-token\n")
             .unwrap();
-        assert_eq!(targets.load().unwrap(), [record.clone()]);
+        assert_eq!(targets.load().unwrap(), std::slice::from_ref(&record));
         assert_eq!(targets.token(&store, "prod").unwrap(), "7|secret-token");
         let file = std::fs::read_to_string(dir.path().join("targets.json")).unwrap();
         assert!(!file.contains("secret-token"), "{file}");

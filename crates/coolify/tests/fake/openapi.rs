@@ -31,11 +31,14 @@ pub struct OpenApi {
     doc: Value,
 }
 
+/// Path parameters by name.
+pub type Params = Vec<(String, String)>;
+
 /// A matched operation.
 pub struct Route {
     /// The document's path template (`/services/{uuid}`).
     pub template: String,
-    pub params: Vec<(String, String)>,
+    pub params: Params,
     pub op: Value,
 }
 
@@ -104,7 +107,7 @@ impl OpenApi {
     /// parameters (`/projects/{uuid}/environments` over `/projects/{uuid}/{env}`).
     pub fn route(&self, method: &str, path: &str) -> Result<Route, Mismatch> {
         let segs: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-        let mut best: Option<(usize, String, Vec<(String, String)>)> = None;
+        let mut best: Option<(usize, String, Params)> = None;
         let paths = self.doc["paths"].as_object().expect("paths");
         for template in paths.keys() {
             let tsegs: Vec<&str> = template.split('/').collect();
