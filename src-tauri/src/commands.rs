@@ -15,7 +15,7 @@ use supalove_core::{CreateProject, RemoveOptions, Shell};
 use tauri::ipc::Channel;
 use tauri::State;
 
-use crate::dto::{CommandError, CreateProjectRequest, LogBatch, NameCheck};
+use crate::dto::{CommandError, CreateProjectRequest, LocalApiStatus, LogBatch, NameCheck};
 use crate::state::AppState;
 use crate::streams;
 
@@ -339,4 +339,34 @@ pub async fn tester_track(st: St<'_>, id: u32, state: serde_json::Value) -> Res<
 #[tauri::command]
 pub async fn tester_untrack(state: St<'_>, id: u32) -> Res<()> {
     state.testers.untrack(id).await
+}
+
+#[tauri::command]
+pub async fn local_api_status(state: St<'_>) -> Res<LocalApiStatus> {
+    Ok(state.local_api_status().await)
+}
+
+#[tauri::command]
+pub async fn local_api_start(state: St<'_>, port: Option<u16>) -> Res<LocalApiStatus> {
+    let port = port.unwrap_or(supalove_api::DEFAULT_PORT);
+    state.start_local_api(port).await
+}
+
+#[tauri::command]
+pub async fn local_api_stop(state: St<'_>) -> Res<LocalApiStatus> {
+    Ok(state.stop_local_api().await)
+}
+
+/// The bearer token the control plane expects (the one `supalove api token` prints).
+#[tauri::command]
+pub async fn local_api_token(state: St<'_>) -> Res<String> {
+    state.call(|app| async move { app.api_token().await }).await
+}
+
+/// A new control-plane token; the old one stops working within a second.
+#[tauri::command]
+pub async fn local_api_rotate_token(state: St<'_>) -> Res<String> {
+    state
+        .call(|app| async move { app.rotate_api_token().await })
+        .await
 }

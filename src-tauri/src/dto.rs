@@ -60,3 +60,14 @@ pub struct LogBatch {
     #[ts(type = "number")]
     pub dropped: u64,
 }
+
+/// Settings → Local API: the control-plane server the app can run.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct LocalApiStatus {
+    pub running: bool,
+    /// `http://127.0.0.1:<port>` while running.
+    pub url: Option<String>,
+    /// The port it listens on, or the default it would take.
+    pub port: u16,
+}

@@ -1,5 +1,7 @@
 //! supalove's desktop shell: Tauri commands over supalove-core, streams through Channels.
 
+#[cfg(test)]
+mod command_bindings;
 pub mod commands;
 pub mod dto;
 pub mod state;
@@ -45,6 +47,11 @@ pub fn run() {
             commands::tester_broadcast,
             commands::tester_track,
             commands::tester_untrack,
+            commands::local_api_status,
+            commands::local_api_start,
+            commands::local_api_stop,
+            commands::local_api_token,
+            commands::local_api_rotate_token,
         ])
         .run(tauri::generate_context!())
         .expect("the supalove window could not start");

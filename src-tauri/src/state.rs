@@ -11,7 +11,7 @@ use supalove_core::Supalove;
 use supalove_docker::LocalDocker;
 use tokio::task::AbortHandle;
 
-use crate::dto::CommandError;
+use crate::dto::{CommandError, LocalApiStatus};
 
 /// supalove as the app uses it.
 pub type App = Supalove<LocalDocker>;
@@ -25,6 +25,15 @@ pub struct AppState {
     next_stream: AtomicU32,
     /// The subscription tester's open channels.
     pub testers: crate::tester::Testers,
+    /// The control-plane HTTP API, when the user started it from Settings.
+    local_api: tokio::sync::Mutex<Option<LocalApi>>,
+}
+
+/// A control-plane server the app runs (Settings → Local API).
+struct LocalApi {
+    port: u16,
+    url: String,
+    task: AbortHandle,
 }
 
 impl Default for AppState {
@@ -35,6 +44,7 @@ impl Default for AppState {
             streams: Mutex::new(HashMap::new()),
             next_stream: AtomicU32::new(0),
             testers: crate::tester::Testers::default(),
+            local_api: tokio::sync::Mutex::new(None),
         }
     }
 }
@@ -103,5 +113,64 @@ impl AppState {
     /// How many streams are live (for tests and diagnostics).
     pub fn live_streams(&self) -> usize {
         self.streams.lock().expect("streams lock").len()
+    }
+
+    /// Whether the app's control-plane server runs, and where.
+    pub async fn local_api_status(&self) -> LocalApiStatus {
+        let mut slot = self.local_api.lock().await;
+        if slot.as_ref().is_some_and(|api| api.task.is_finished()) {
+            *slot = None;
+        }
+        match slot.as_ref() {
+            Some(api) => LocalApiStatus {
+                running: true,
+                url: Some(api.url.clone()),
+                port: api.port,
+            },
+            None => LocalApiStatus {
+                running: false,
+                url: None,
+                port: supalove_api::DEFAULT_PORT,
+            },
+        }
+    }
+
+    /// Serves the control plane on 127.0.0.1:`port` over this app's core (the same server as
+    /// `supalove serve`); a taken port is refused naming its owner. Starting twice keeps the
+    /// running server.
+    pub async fn start_local_api(&self, port: u16) -> Result<LocalApiStatus, CommandError> {
+        {
+            let slot = self.local_api.lock().await;
+            if slot.as_ref().is_some_and(|api| !api.task.is_finished()) {
+                drop(slot);
+                return Ok(self.local_api_status().await);
+            }
+        }
+        let app = self.app().await?;
+        let options = supalove_api::ServeOptions {
+            port,
+            allowed_origins: Vec::new(),
+        };
+        let server = supalove_api::bind(app, options).await?;
+        let (port, url) = (server.port(), server.url());
+        let task = tokio::spawn(async move {
+            if let Err(e) = server.run().await {
+                eprintln!("supalove: the local API stopped: {e}");
+            }
+        });
+        *self.local_api.lock().await = Some(LocalApi {
+            port,
+            url,
+            task: task.abort_handle(),
+        });
+        Ok(self.local_api_status().await)
+    }
+
+    /// Stops the app's control-plane server (a no-op when it is not running).
+    pub async fn stop_local_api(&self) -> LocalApiStatus {
+        if let Some(api) = self.local_api.lock().await.take() {
+            api.task.abort();
+        }
+        self.local_api_status().await
     }
 }

@@ -4,6 +4,10 @@
 // page.addInitScript before the app loads.
 import { mockIPC } from "@tauri-apps/api/mocks";
 import type { ErrorKind } from "../src/lib/api/bindings/ErrorKind";
+import type { CommandName } from "../src/lib/api/bindings/Commands";
+import type { LocalApiStatus } from "../src/lib/api/bindings/LocalApiStatus";
+import type { BackupReport } from "../src/lib/api/bindings/BackupReport";
+import type { RestoreReport } from "../src/lib/api/bindings/RestoreReport";
 import type {
   AppSettings,
   CommandError,
@@ -64,6 +68,7 @@ const state = {
   nextId: 1,
   failNext: new Set<string>(["broken"]),
   calls: [] as { cmd: string; args: unknown }[],
+  localApi: { running: false, port: 54320, token: "slv_mock0", rotations: 0, takenPorts: [] as number[] },
 };
 
 const JWT = (role: string) =>
@@ -477,7 +482,7 @@ function need(id: number): TesterChan {
   return tc;
 }
 
-async function handle(cmd: string, a: Record<string, unknown>): Promise<unknown> {
+async function handle(cmd: CommandName, a: Record<string, unknown>): Promise<unknown> {
   state.calls.push({ cmd, args: a });
   const name = a.name as string;
   const needDocker = () => {
@@ -703,14 +708,57 @@ async function handle(cmd: string, a: Record<string, unknown>): Promise<unknown>
       tc.meta = null;
       return null;
     }
-    default:
-      throw err("internal", `mock: unknown command ${cmd}`);
+    case "backup_project": {
+      needDocker();
+      if (!state.projects.has(name)) throw err("not_found", `no project named ${name}`);
+      const ch = a.onProgress as Chan;
+      send<Progress>(ch, { service: "db", stage: "starting", detail: "pg_dump", current: null, total: null });
+      await sleep(STEP);
+      return { project: name, file: `/root/.local/share/supalove/backups/${name}-mock.sql`, bytes: 4096 } satisfies BackupReport;
+    }
+    case "restore_project": {
+      needDocker();
+      if (!state.projects.has(name)) throw err("not_found", `no project named ${name}`);
+      const ch = a.onProgress as Chan;
+      send<Progress>(ch, { service: "db", stage: "starting", detail: "psql", current: null, total: null });
+      await sleep(STEP);
+      return { project: name, file: a.file as string, bytes: 4096, previous: null } satisfies RestoreReport;
+    }
+    case "local_api_status":
+      return localApi();
+    case "local_api_start": {
+      const port = (a.port as number | null) ?? 54320;
+      if (state.localApi.takenPorts.includes(port)) {
+        throw err("port_in_use", `port ${port} (the control-plane API) is in use by supalove (pid 4242)`, "Choose another port, or stop the program holding it.");
+      }
+      state.localApi.port = port;
+      state.localApi.running = true;
+      return localApi();
+    }
+    case "local_api_stop":
+      state.localApi.running = false;
+      return localApi();
+    case "local_api_token":
+      return state.localApi.token;
+    case "local_api_rotate_token":
+      state.localApi.token = `slv_mock${++state.localApi.rotations}`;
+      return state.localApi.token;
+    default: {
+      // Every command src-tauri registers is handled above: a new or renamed one fails the type check here.
+      const unhandled: never = cmd;
+      throw err("internal", `mock: unknown command ${String(unhandled)}`);
+    }
   }
+}
+
+function localApi(): LocalApiStatus {
+  const { running, port } = state.localApi;
+  return { running, port, url: running ? `http://127.0.0.1:${port}` : null };
 }
 
 if (cfg.seed) state.projects.set("demo", makeCard("demo"));
 
-mockIPC((cmd, args) => handle(cmd, (args ?? {}) as Record<string, unknown>));
+mockIPC((cmd, args) => handle(cmd as CommandName, (args ?? {}) as Record<string, unknown>));
 
 /** Hooks the tests drive. */
 (window as unknown as { __mock: unknown }).__mock = {

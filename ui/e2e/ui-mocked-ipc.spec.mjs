@@ -253,6 +253,28 @@ describe("supalove UI with a mocked backend (mocked IPC)", () => {
     });
   });
 
+  it("starts and stops the local API from Settings; a taken port goes back to the field", async () => {
+    await page.waitForSelector(`${tid("local-api-state")}:has-text("Stopped")`);
+    await page.evaluate(() => window.__mock.state.localApi.takenPorts.push(54320));
+    await page.click(tid("local-api-start"));
+    await page.waitForSelector(tid("local-api-error"));
+    assert.match(await page.textContent(tid("local-api")), /in use by supalove \(pid 4242\)/);
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("data-testid")), "local-api-port");
+    await page.fill(tid("local-api-port"), "54399");
+    await page.click(tid("local-api-start"));
+    await page.waitForSelector(tid("local-api-url"));
+    assert.equal(await page.textContent(tid("local-api-url")), "http://127.0.0.1:54399");
+    assert.deepEqual(await page.evaluate(() => window.__mock.calls("local_api_start").at(-1)), { port: 54399 });
+    await page.click(tid("reveal-local-api-token"));
+    assert.equal(await page.textContent(tid("local-api-token")), "slv_mock0");
+    await page.click(tid("local-api-rotate"));
+    await page.waitForFunction(() => document.querySelector('[data-testid="local-api-token"]')?.textContent === "slv_mock1");
+    await shot(page, "12b-settings-local-api.png");
+    await page.click(tid("local-api-stop"));
+    await page.waitForSelector(`${tid("local-api-state")}:has-text("Stopped")`);
+    assert.equal(await page.evaluate(() => window.__mock.state.localApi.running), false);
+  });
+
   it("shows the Docker banner with what was tried, and recovers by itself", async () => {
     await page.click(tid("nav-projects"));
     await page.evaluate(() => window.__mock.setDocker(false));

@@ -114,3 +114,26 @@ fn two_projects_created_at_once_get_distinct_ports() {
     let list = w.json(&["list"]);
     assert_eq!(list.as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn start_refuses_a_port_a_foreign_program_took_while_stopped() {
+    let w = World::new(14);
+    let name = w.name("took");
+    let card = w.json(&["new", &name]);
+    w.ok(&["stop", &name]);
+    let port = card["ports"]["realtime"].as_u64().unwrap() as u16;
+    let holder = TcpListener::bind(("127.0.0.1", port)).unwrap();
+
+    let err = w.fails(&["start", &name]);
+    assert!(err.contains(&format!("port {port}")), "{err}");
+    let me = std::fs::read_to_string("/proc/self/comm").unwrap();
+    assert!(err.contains(me.trim()), "names the program: {err}");
+    let shown = w.json(&["show", &name]);
+    assert_eq!(shown["status"], "stopped", "nothing started: {shown}");
+
+    // Once the port is free again the same project starts on its own ports.
+    drop(holder);
+    let card = w.json(&["start", &name]);
+    assert_eq!(card["status"], "healthy", "{card}");
+    assert_eq!(card["ports"]["realtime"], port);
+}

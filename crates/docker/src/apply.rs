@@ -236,7 +236,7 @@ async fn ensure_container(
                         Stage::Starting,
                         format!("starting {name}"),
                     ));
-                    start(docker, name).await?;
+                    start(docker, name, service, svc).await?;
                 }
                 return Ok(());
             }
@@ -288,24 +288,54 @@ async fn ensure_container(
         Stage::Starting,
         format!("starting {name}"),
     ));
-    start(docker, name).await
+    start(docker, name, service, svc).await
 }
 
-async fn start(docker: &Docker, name: &str) -> Result<()> {
-    docker
+/// Starts a container. A published host port that something else holds is named with its
+/// owner, found by probing the port (before the start, and again after a failed one: another
+/// program can take it in between), never by reading Docker's error text.
+async fn start(docker: &Docker, name: &str, service: &str, svc: &ServiceSpec) -> Result<()> {
+    let ports: Vec<(std::net::Ipv4Addr, u16)> = svc
+        .port_bindings()?
+        .into_iter()
+        .map(|b| (b.host_ip, b.host_port))
+        .collect();
+    taken_port(service, &ports).await?;
+    match docker
         .start_container(name, None::<StartContainerOptions>)
         .await
-        .map_err(|e| match docker_error(e) {
-            Error::Docker(msg)
-                if msg.contains("port is already allocated")
-                    || msg.contains("address already in use") =>
-            {
-                Error::Docker(format!(
-                    "{msg} (a published port is taken: see `supalove show`, or pick other ports)"
-                ))
+    {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            taken_port(service, &ports).await?;
+            Err(docker_error(e))
+        }
+    }
+}
+
+/// The first of `ports` (host address, port) that another program listens on, as
+/// `Error::PortInUse`. Only loopback bindings are probed: they are on this machine.
+async fn taken_port(service: &str, ports: &[(std::net::Ipv4Addr, u16)]) -> Result<()> {
+    let ports = ports.to_vec();
+    let service = service.to_string();
+    tokio::task::spawn_blocking(move || {
+        for (ip, port) in ports {
+            if !ip.is_loopback() && !ip.is_unspecified() {
+                continue;
             }
-            other => other,
-        })
+            let free = std::net::TcpListener::bind((ip, port)).is_ok();
+            if !free {
+                return Err(Error::PortInUse {
+                    port,
+                    what: format!("{service}'s published port"),
+                    owner: supalove_core::ports::describe_listener(port),
+                });
+            }
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|e| Error::Docker(format!("port probe: {e}")))?
 }
 
 async fn upload(docker: &Docker, container: &str, uploads: &[&Upload]) -> Result<()> {

@@ -1,23 +1,14 @@
 // Thin typed wrappers over the Tauri commands of src-tauri: one function per command,
 // argument names exactly as the Rust side expects (camelCase here, snake_case in Rust).
-import { Channel, invoke } from "@tauri-apps/api/core";
+import { Channel, invoke, type InvokeArgs } from "@tauri-apps/api/core";
+import type { CommandArgs, CommandName, CommandResult } from "./bindings/Commands";
 import type { AppSettings } from "./bindings/AppSettings";
 import type { CommandError } from "./bindings/CommandError";
 import type { ErrorKind } from "./bindings/ErrorKind";
 import type { CreateProjectRequest } from "./bindings/CreateProjectRequest";
-import type { DockerStatus } from "./bindings/DockerStatus";
 import type { LogBatch } from "./bindings/LogBatch";
-import type { NameCheck } from "./bindings/NameCheck";
 import type { Progress } from "./bindings/Progress";
-import type { ProjectCard } from "./bindings/ProjectCard";
-import type { RemoveReport } from "./bindings/RemoveReport";
-import type { BackupReport } from "./bindings/BackupReport";
-import type { RestoreReport } from "./bindings/RestoreReport";
-import type { ServiceStats } from "./bindings/ServiceStats";
 import type { StatusEvent } from "./bindings/StatusEvent";
-import type { DoctorReport } from "./bindings/DoctorReport";
-import type { StatementResult } from "./bindings/StatementResult";
-import type { TableInfo } from "./bindings/TableInfo";
 import type { TesterChannelRequest } from "./bindings/TesterChannelRequest";
 import type { TesterEvent } from "./bindings/TesterEvent";
 
@@ -36,9 +27,14 @@ export function asCommandError(e: unknown): CommandError {
   return { kind: "internal", message, hint: null, last_logs: [] };
 }
 
-async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+/** A command's arguments; optional when it takes none (or only optional ones). */
+type ArgList<K extends CommandName> =
+  Record<string, never> extends CommandArgs<K> ? [args?: CommandArgs<K>] : [args: CommandArgs<K>];
+
+/** Invokes a command, typed by the bindings generated from src-tauri/src/commands.rs. */
+async function call<K extends CommandName>(cmd: K, ...args: ArgList<K>): Promise<CommandResult<K>> {
   try {
-    return await invoke<T>(cmd, args);
+    return await invoke<CommandResult<K>>(cmd, args[0] as InvokeArgs | undefined);
   } catch (e) {
     throw asCommandError(e);
   }
@@ -55,62 +51,69 @@ export type ProgressHandler = (p: Progress) => void;
 
 export const api = {
   /** Writes text to a file in the user's Downloads folder; returns its path. */
-  saveDownload: (fileName: string, contents: string) => call<string>("save_download", { fileName, contents }),
+  saveDownload: (fileName: string, contents: string) => call("save_download", { fileName, contents }),
   /** Reports the first paint to the shell (milliseconds since the app started). */
-  appReady: () => call<number>("app_ready"),
-  listProjects: () => call<ProjectCard[]>("list_projects"),
-  showProject: (name: string) => call<ProjectCard>("show_project", { name }),
-  checkName: (name: string) => call<NameCheck>("check_name", { name }),
+  appReady: () => call("app_ready"),
+  listProjects: () => call("list_projects"),
+  showProject: (name: string) => call("show_project", { name }),
+  checkName: (name: string) => call("check_name", { name }),
   createProject: (request: CreateProjectRequest, onProgress: ProgressHandler) =>
-    call<ProjectCard>("create_project", { request, onProgress: channel(onProgress) }),
+    call("create_project", { request, onProgress: channel(onProgress) }),
   startProject: (name: string, onProgress: ProgressHandler) =>
-    call<ProjectCard>("start_project", { name, onProgress: channel(onProgress) }),
+    call("start_project", { name, onProgress: channel(onProgress) }),
   stopProject: (name: string, onProgress: ProgressHandler) =>
-    call<ProjectCard>("stop_project", { name, onProgress: channel(onProgress) }),
+    call("stop_project", { name, onProgress: channel(onProgress) }),
   restartProject: (name: string, onProgress: ProgressHandler) =>
-    call<ProjectCard>("restart_project", { name, onProgress: channel(onProgress) }),
+    call("restart_project", { name, onProgress: channel(onProgress) }),
   removalPlan: (name: string, volumes: boolean) =>
-    call<RemoveReport>("removal_plan", { name, volumes }),
+    call("removal_plan", { name, volumes }),
   removeProject: (name: string, volumes: boolean, onProgress: ProgressHandler) =>
-    call<RemoveReport>("remove_project", { name, volumes, onProgress: channel(onProgress) }),
+    call("remove_project", { name, volumes, onProgress: channel(onProgress) }),
   /** pg_dump of the project's database into the app-data dir's backups folder. */
   backupProject: (name: string, onProgress: ProgressHandler) =>
-    call<BackupReport>("backup_project", { name, onProgress: channel(onProgress) }),
+    call("backup_project", { name, onProgress: channel(onProgress) }),
   /** Loads a dump from backupProject into the project's database (one transaction). */
   restoreProject: (name: string, file: string, onProgress: ProgressHandler) =>
-    call<RestoreReport>("restore_project", { name, file, onProgress: channel(onProgress) }),
+    call("restore_project", { name, file, onProgress: channel(onProgress) }),
   /** Starts following logs; returns the stream id to pass to `closeLogs`. */
   openLogs: (
     name: string,
     service: string | null,
     tail: number | null,
     onBatch: (b: LogBatch) => void,
-  ) => call<number>("open_logs", { name, service, tail, onBatch: channel(onBatch) }),
+  ) => call("open_logs", { name, service, tail, onBatch: channel(onBatch) }),
   /** Stops a log stream; false when it had already ended. */
-  closeLogs: (id: number) => call<boolean>("close_logs", { id }),
+  closeLogs: (id: number) => call("close_logs", { id }),
   watchEvents: (onEvent: (e: StatusEvent) => void) =>
-    call<number>("watch_events", { onEvent: channel(onEvent) }),
-  closeEvents: (id: number) => call<boolean>("close_events", { id }),
-  dockerStatus: () => call<DockerStatus>("docker_status"),
-  projectStats: (name: string) => call<ServiceStats[]>("project_stats", { name }),
-  getSettings: () => call<AppSettings>("get_settings"),
-  saveSettings: (settings: AppSettings) => call<AppSettings>("save_settings", { settings }),
+    call("watch_events", { onEvent: channel(onEvent) }),
+  closeEvents: (id: number) => call("close_events", { id }),
+  dockerStatus: () => call("docker_status"),
+  projectStats: (name: string) => call("project_stats", { name }),
+  getSettings: () => call("get_settings"),
+  saveSettings: (settings: AppSettings) => call("save_settings", { settings }),
   // Realtime tester
-  listTables: (name: string) => call<TableInfo[]>("list_tables", { name }),
-  runSql: (name: string, sql: string) => call<StatementResult[]>("run_sql", { name, sql }),
+  listTables: (name: string) => call("list_tables", { name }),
+  runSql: (name: string, sql: string) => call("run_sql", { name, sql }),
   insertRow: (name: string, schema: string, table: string, values: Record<string, unknown>) =>
-    call<StatementResult>("insert_row", { name, schema, table, values }),
-  doctor: (name: string, tables: string[], fix: boolean) => call<DoctorReport>("doctor", { name, tables, fix }),
+    call("insert_row", { name, schema, table, values }),
+  doctor: (name: string, tables: string[], fix: boolean) => call("doctor", { name, tables, fix }),
   testerToken: (name: string, role: string, claims: Record<string, unknown> | null) =>
-    call<string>("tester_token", { name, role, claims }),
+    call("tester_token", { name, role, claims }),
   /** Opens a tester channel; events arrive on `onEvent`; returns the id for the other calls. */
   testerOpen: (name: string, request: TesterChannelRequest, onEvent: (e: TesterEvent) => void) =>
-    call<number>("tester_open", { name, request, onEvent: channel(onEvent) }),
-  testerClose: (id: number) => call<boolean>("tester_close", { id }),
+    call("tester_open", { name, request, onEvent: channel(onEvent) }),
+  testerClose: (id: number) => call("tester_close", { id }),
   /** Resolves after the server's ack when the channel was opened with broadcast_ack. */
-  testerBroadcast: (id: number, event: string, payload: unknown) => call<void>("tester_broadcast", { id, event, payload }),
-  testerTrack: (id: number, state: unknown) => call<void>("tester_track", { id, state }),
-  testerUntrack: (id: number) => call<void>("tester_untrack", { id }),
+  testerBroadcast: (id: number, event: string, payload: unknown) => call("tester_broadcast", { id, event, payload }),
+  testerTrack: (id: number, state: unknown) => call("tester_track", { id, state }),
+  testerUntrack: (id: number) => call("tester_untrack", { id }),
+  // Settings → Local API (the control-plane server `supalove serve` runs, inside the app)
+  localApiStatus: () => call("local_api_status"),
+  localApiStart: (port: number | null) => call("local_api_start", { port }),
+  localApiStop: () => call("local_api_stop"),
+  /** The bearer token the local API expects (what `supalove api token` prints). */
+  localApiToken: () => call("local_api_token"),
+  localApiRotateToken: () => call("local_api_rotate_token"),
 };
 
 export type Api = typeof api;
