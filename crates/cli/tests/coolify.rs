@@ -185,3 +185,61 @@ async fn cli_reports_a_refused_token_with_its_fix_against_fake_coolify() {
         "nothing was kept"
     );
 }
+
+#[path = "common/http.rs"]
+mod http;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn api_creates_on_a_target_against_fake_coolify() {
+    use std::io::BufRead;
+    let fake = FakeCoolify::start(Knobs {
+        healthy_after: 1,
+        ..Knobs::default()
+    })
+    .await;
+    let home = Home(tempfile::tempdir().unwrap());
+    let added = home.with_stdin(
+        &[
+            "target",
+            "add",
+            "prod",
+            "--coolify",
+            &fake.url(),
+            "--token-stdin",
+        ],
+        fake::TOKEN,
+    );
+    assert!(added.status.success());
+    let mut child = home
+        .cmd(&["serve", "--port", "0"])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let port: u16 = first.rsplit(':').next().unwrap().trim().parse().unwrap();
+    std::thread::spawn(move || for _ in lines {});
+    let token = home.ok(&["api", "token"]).trim().to_string();
+
+    let body = r#"{"name":"blog","target":"prod","engine":"supabase","domain":"realtime-dev.blog.example.test"}"#;
+    let r = tokio::task::spawn_blocking(move || {
+        http::Request::new(port, "POST", "/v1/projects")
+            .token(&token)
+            .json(body)
+            .send()
+    })
+    .await
+    .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(r.status, 201, "{}", r.body);
+    let card = r.json();
+    assert_eq!(card["target"], "prod");
+    assert_eq!(
+        card["realtime_url"],
+        "wss://realtime-dev.blog.example.test/socket"
+    );
+    assert_eq!(fake.only_service().name, "supalove-blog");
+    assert_eq!(fake.violations(), Vec::<String>::new());
+}
