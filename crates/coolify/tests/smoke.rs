@@ -4,7 +4,7 @@
 //! deploys a throwaway project (`supalove-smoke`, official Realtime engine), waits for it to
 //! be healthy and deletes it with its volumes.
 
-#[allow(dead_code)]
+// The support module names the fake's token; the fake itself is not started here.
 mod fake;
 mod support;
 
