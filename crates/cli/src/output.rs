@@ -51,11 +51,15 @@ pub fn card(c: &ProjectCard) -> String {
             ),
         ),
     }
+    let reach = match &c.target {
+        None => "127.0.0.1 only".to_string(),
+        Some(t) => format!("127.0.0.1 of {t}'s server: reach them with `ssh -L`"),
+    };
     row(
         &mut out,
         "ports",
         &format!(
-            "db {} · realtime {} (127.0.0.1 only)",
+            "db {} · realtime {} ({reach})",
             c.ports.db, c.ports.realtime
         ),
     );

@@ -113,18 +113,21 @@ pub fn refused(base: &str, method: &Method, path: &str, answer: &Answer) -> Erro
                         .collect()
                 })
                 .unwrap_or_default();
-            (
-                if conflicts.is_empty() {
-                    format!("refused {call}: a conflict (409 {message})")
-                } else {
+            if conflicts.is_empty() {
+                (
+                    format!("refused {call}: it already exists (409 {message})"),
+                    "it exists in Coolify already: check it in Coolify's dashboard, then run the command again".to_string(),
+                )
+            } else {
+                (
                     format!(
                         "refused the domain: {} is already in use",
                         conflicts.join(", ")
-                    )
-                },
-                "choose another domain with `--domain <host>`, or free it in Coolify first"
-                    .to_string(),
-            )
+                    ),
+                    "choose another domain with `--domain <host>`, or free it in Coolify first"
+                        .to_string(),
+                )
+            }
         }
         422 => (
             format!("refused {call} (422 {message}){}", field_messages(&json)),

@@ -314,3 +314,72 @@ async fn get_on_a_lifecycle_route_is_not_in_the_document_against_fake_coolify() 
         "the fake refuses what the document lacks"
     );
 }
+
+#[tokio::test]
+async fn the_controllers_rules_hold_in_fake_coolify() {
+    let fake = FakeCoolify::start(Knobs::default()).await;
+    let p = provisioner(&fake.url());
+    p.apply("shop", &stack("shop", "native", 8001), &|_| {})
+        .await
+        .unwrap();
+    let uuid = p.deployment("shop").unwrap().unwrap().service_uuid.unwrap();
+    let c = p.client();
+
+    // A duplicate key on the single-variable POST is a 409 (the bulk PATCH upserts instead).
+    let path = format!("/services/{uuid}/envs");
+    let var = serde_json::json!({"key": "EXTRA_ONE", "value": "1"});
+    assert_eq!(
+        c.raw(Method::POST, &path, &[], Some(&var))
+            .await
+            .unwrap()
+            .status,
+        201
+    );
+    let again = c.raw(Method::POST, &path, &[], Some(&var)).await.unwrap();
+    assert_eq!(again.status, 409);
+    let err = c.refusal(&Method::POST, &path, &again);
+    assert!(err.to_string().contains("already exists"), "{err}");
+    assert!(!err.hint().unwrap().contains("domain"), "{err:?}");
+
+    // Values are hidden without read:sensitive, and shown-once ones always.
+    let envs = c.envs(&uuid).await.unwrap();
+    assert!(envs.iter().any(|e| e.key == "JWT_SECRET"));
+    assert!(envs.iter().all(|e| e.value.is_none()), "{envs:?}");
+
+    // The compose must be standard padded base64 on one line (PHP's strict check).
+    let yaml = "services:\n  web:\n    image: nginx\n";
+    let padded = supalove_coolify::encode_compose(yaml);
+    let mime: String = padded
+        .as_bytes()
+        .chunks(8)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let unpadded = padded.trim_end_matches('=').to_string();
+    assert_ne!(unpadded, padded, "the sample needs padding");
+    let project = p.deployment("shop").unwrap().unwrap().project_uuid.unwrap();
+    let server = fake.with(|s| s.server_uuid.clone());
+    for (raw, ok) in [(mime, false), (unpadded, false), (padded, true)] {
+        let body = serde_json::json!({
+            "server_uuid": server, "project_uuid": project, "environment_name": "production",
+            "docker_compose_raw": raw, "instant_deploy": false,
+        });
+        let a = c
+            .raw(Method::POST, "/services", &[], Some(&body))
+            .await
+            .unwrap();
+        if ok {
+            assert_eq!(a.status, 201, "{}", a.body);
+        } else {
+            assert_eq!(a.status, 422, "{}", a.body);
+            let err = c.refusal(&Method::POST, "/services", &a);
+            assert!(
+                err.to_string().contains(
+                    "docker_compose_raw: The docker_compose_raw should be base64 encoded."
+                ),
+                "{err}"
+            );
+        }
+    }
+    assert_eq!(fake.violations(), Vec::<String>::new());
+}
