@@ -6,6 +6,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { launch, shot, docker, cliRemove, byTest } from "./harness.mjs";
 
 const name = `it-app-${process.pid % 100000}`;
@@ -19,6 +20,18 @@ after(async () => {
   cliRemove(s.env, name);
   await s.close();
 });
+
+/** A port nothing listens on right now. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
 
 const el = (id) => s.browser.$(byTest(id));
 // Reads text in the page in one step, so re-rendered nodes never go stale between calls.
@@ -121,9 +134,40 @@ test("stop then start from the card", async () => {
   await waitStatus("stopped");
   assert.equal(docker("inspect", "-f", "{{.State.Running}}", `project_${name}_db`), "false");
   await shot(s.browser, "09-card-stopped");
-  await (await el(`action-start-${name}`)).click();
+  // The card can show "stopped" (from Docker's events) before the stop command has returned;
+  // Start is enabled once it has.
+  const start = await el(`action-start-${name}`);
+  await start.waitForEnabled({ timeout: 60_000 });
+  await start.click();
   await waitStatus("healthy");
   assert.equal(docker("inspect", "-f", "{{.State.Running}}", `project_${name}_db`), "true");
+});
+
+test("Settings → Local API serves this project over HTTP, and stops", async () => {
+  const port = await freePort();
+  await (await el("nav-settings")).click();
+  await (await el("local-api-start")).waitForDisplayed({ timeout: 10_000 });
+  await clearInput("local-api-port");
+  await (await el("local-api-port")).setValue(String(port));
+  await (await el("local-api-start")).click();
+  await waitText("local-api-url", (t) => t === `http://127.0.0.1:${port}`, "the URL of the running API", 20_000);
+  await (await el("reveal-local-api-token")).click();
+  await waitText("local-api-token", (t) => t.startsWith("slv_"), "the revealed token", 5_000);
+  const token = (await texts("local-api-token"))[0];
+  await shot(s.browser, "10a-settings-local-api");
+  const base = `http://127.0.0.1:${port}`;
+  assert.equal((await fetch(`${base}/v1/health`)).status, 200);
+  assert.equal((await fetch(`${base}/v1/projects/${name}`)).status, 401, "a token is required");
+  const res = await fetch(`${base}/v1/projects/${name}`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(res.status, 200);
+  const card = await res.json();
+  assert.equal(card.name, name);
+  assert.match(card.realtime_url, /^ws:\/\/127\.0\.0\.1:\d+\/socket$/);
+  await (await el("local-api-stop")).click();
+  await waitText("local-api-state", (t) => t.includes("Stopped"), "the API stopped", 10_000);
+  await assert.rejects(fetch(`${base}/v1/health`), "nothing listens once stopped");
+  await (await el("nav-projects")).click();
+  await (await el(`card-${name}`)).waitForDisplayed({ timeout: 10_000 });
 });
 
 test("delete says what it removes and keeps the data by default", async () => {

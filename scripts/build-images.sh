@@ -5,6 +5,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/start-dockerd.sh"
 "$root/images/postgres/build.sh"
+"$root/images/gateway/build.sh"
 if [ -x "$root/images/realtime/build.sh" ]; then
   "$root/images/realtime/build.sh"
 fi

@@ -19,6 +19,8 @@ if [ "${1:-}" = "--test" ]; then
   pkgs+=(docker-compose xvfb xauth webkit2gtk-driver imagemagick chromium)
   # The Realtime engine's own integration tests run throwaway clusters from Debian's binaries.
   pkgs+=(postgresql-15)
+  # schemathesis (the API's property run) goes into a venv.
+  pkgs+=(python3-venv)
 fi
 
 missing=()

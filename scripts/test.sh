@@ -38,7 +38,10 @@ scripts/with-keyring.sh cargo test --workspace --locked -- --test-threads "${SUP
 
 echo "== the official clients (realtime-js, supabase-js) against a provisioned project"
 npm ci --prefix e2e --no-audit --no-fund --loglevel=error
-scripts/with-keyring.sh node --test --test-concurrency=1 e2e/realtime-js.test.mjs
+scripts/with-keyring.sh node --test --test-concurrency=1 e2e/realtime-js.test.mjs e2e/api-url.test.mjs
+
+echo "== the control-plane API against its own OpenAPI document (schemathesis)"
+scripts/with-keyring.sh scripts/test-api-schema.sh
 
 echo "== UI: type check, lint, unit tests, build, mocked-IPC browser suite"
 ui/run-tests.sh

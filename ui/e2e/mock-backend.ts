@@ -68,6 +68,7 @@ const state = {
   nextId: 1,
   failNext: new Set<string>(["broken"]),
   calls: [] as { cmd: string; args: unknown }[],
+  volumeGone: new Set<string>(),
   localApi: { running: false, port: 54320, token: "slv_mock0", rotations: 0, takenPorts: [] as number[] },
 };
 
@@ -95,6 +96,8 @@ function makeCard(name: string, req?: CreateProjectRequest): ProjectCard {
     db_url: `postgresql://app:s3cr3t-${name}@127.0.0.1:${db}/app`,
     realtime_url: `ws://127.0.0.1:${rt}/socket`,
     target: null,
+    api_url: `http://127.0.0.1:${rt}`,
+    connect: `SUPABASE_URL=http://127.0.0.1:${rt}\nSUPABASE_ANON_KEY=${JWT("anon")}\nREALTIME_URL=ws://127.0.0.1:${rt}/socket`,
     keys: { anon: JWT("anon"), service_role: JWT("service_role"), expires_at: 2111111111 },
     realtime_engine: req?.engine ?? "native",
     db_image: "supalove/postgres:17",
@@ -548,6 +551,16 @@ async function handle(cmd: CommandName, a: Record<string, unknown>): Promise<unk
           emitEvent(c.id, s.service, "die");
         }
         setStatus(name, "stopped");
+      }
+      if (cmd === "start_project" && state.volumeGone.has(name)) {
+        if (!a.recreateEmpty) {
+          throw err(
+            "volume_missing",
+            `the data volume project_${name}_db_data of project "${name}" is gone (last seen serving it 2026-11-30 10:12 UTC): starting would put an empty database in place of the project's data`,
+            'nothing was started. If the data is somewhere else, bring the volume back; to begin again with an empty database choose "Start with an empty database" (a backup can be restored into it afterwards)',
+          );
+        }
+        state.volumeGone.delete(name);
       }
       if (cmd !== "stop_project") {
         for (const s of c.services) {

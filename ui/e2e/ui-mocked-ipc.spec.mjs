@@ -52,6 +52,7 @@ describe("supalove UI with a mocked backend (mocked IPC)", () => {
     await page.waitForSelector(`${tid("timeline-realtime")}[data-stage="ready"]`, { timeout: 10_000 });
     await page.waitForSelector(tid("create-done"));
     assert.equal(await page.getAttribute(tid("timeline-db"), "data-stage"), "ready");
+    assert.match(await page.textContent(tid("create-connect")), /^SUPABASE_URL=http:\/\/127\.0\.0\.1:8000\nSUPABASE_ANON_KEY=eyJ/);
     await shot(page, "04-new-project-ready.png");
     const req = await page.evaluate(() => window.__mock.calls("create_project")[0].request);
     assert.deepEqual(req, { name: "my-app", db_port: null, realtime_port: null, engine: null });
@@ -62,6 +63,9 @@ describe("supalove UI with a mocked backend (mocked IPC)", () => {
     await page.waitForSelector(tid("card-my-app"));
     assert.match(await page.textContent(tid("db-url-my-app")), /^postgresql:\/\/app:.*@127\.0\.0\.1:54320\/app$/);
     assert.equal(await page.textContent(tid("realtime-url-my-app")), "ws://127.0.0.1:8000/socket");
+    assert.equal(await page.textContent(tid("api-url-my-app")), "http://127.0.0.1:8000");
+    await page.click(tid("copy-connect-my-app"));
+    assert.match(await page.evaluate(() => navigator.clipboard.readText()), /^SUPABASE_URL=http:\/\/127\.0\.0\.1:8000\n/);
     assert.equal(await page.getAttribute(tid("status-my-app"), "data-status"), "healthy");
     const masked = await page.textContent(tid("anon-my-app"));
     assert.match(masked, /•{10}/);
@@ -251,6 +255,27 @@ describe("supalove UI with a mocked backend (mocked IPC)", () => {
       key_lifetime_days: 3650,
       default_engine: "supabase",
     });
+  });
+
+  it("asks before starting a project whose data volume is gone, and starts empty only when told", async () => {
+    await page.click(tid("nav-projects"));
+    await page.click(tid("action-stop-my-app"));
+    await page.waitForFunction(() => window.__mock.state.projects.get("my-app")?.status === "stopped");
+    await page.evaluate(() => window.__mock.state.volumeGone.add("my-app"));
+    await page.click(tid("action-start-my-app"));
+    await page.waitForSelector(tid("data-missing-dialog"));
+    assert.match(await page.textContent(tid("data-missing-message")), /project_my-app_db_data .* is gone/);
+    assert.doesNotMatch(await page.textContent(tid("data-missing-dialog")), /--recreate-empty/, "GUI words, no CLI flags");
+    await shot(page, "12c-data-missing-dialog.png");
+    await page.click(tid("data-missing-cancel"));
+    await page.waitForSelector(tid("data-missing-dialog"), { state: "detached" });
+    assert.equal(await page.evaluate(() => window.__mock.state.projects.get("my-app").status), "stopped");
+    await page.click(tid("action-start-my-app"));
+    await page.click(tid("data-missing-recreate"));
+    await page.waitForFunction(() => window.__mock.state.projects.get("my-app")?.status === "healthy");
+    const starts = await page.evaluate(() => window.__mock.calls("start_project").map((a) => a.recreateEmpty));
+    assert.deepEqual(starts.slice(-3), [false, false, true]);
+    await page.click(tid("nav-settings"));
   });
 
   it("starts and stops the local API from Settings; a taken port goes back to the field", async () => {

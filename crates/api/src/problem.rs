@@ -70,7 +70,7 @@ pub fn status_of(e: &Error) -> StatusCode {
         | Error::PortOutOfRange { .. }
         | Error::RestoreFailed { .. }
         | Error::Query { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-        Error::NotFound(_) => StatusCode::NOT_FOUND,
+        Error::NotFound(_) | Error::UnknownService { .. } => StatusCode::NOT_FOUND,
         Error::NameTaken(_)
         | Error::Busy(_)
         | Error::PortInUse { .. }

@@ -48,6 +48,31 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> 
     }
 }
 
+/// Query parameters whose rejections are problem+json too (400), like [`Body`].
+pub struct Params<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequestParts<S>
+    for Params<T>
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(v)) => Ok(Params(v)),
+            Err(r) => Err(Problem::new(
+                StatusCode::BAD_REQUEST,
+                "bad_query",
+                r.body_text(),
+                Some("check the query parameters against GET /v1/openapi.json"),
+            )
+            .into()),
+        }
+    }
+}
+
 fn rejected(r: JsonRejection) -> Problem {
     let (kind, hint) = match &r {
         JsonRejection::JsonSyntaxError(_) => ("bad_json", "send a valid JSON object"),
@@ -238,7 +263,7 @@ pub async fn docker<P: Provisioner + Clone + 'static>(State(st): St<P>) -> Json<
         (status = 201, description = "Created and ready: the provisioning result (`Accept: text/event-stream` streams `progress` events, then `result` or `error`)", body = ProjectCard,
             headers(("location" = String, description = "The project's URL"))),
         (status = 202, description = "Accepted (`?wait=false`); the work goes on", body = Accepted),
-        (status = 400, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Not JSON, or a bad query parameter", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or wrong token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Foreign Host", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Name taken or being created, port in use (names its owner), no free ports, orphan volume", body = Problem, content_type = "application/problem+json"),
@@ -250,7 +275,7 @@ pub async fn docker<P: Provisioner + Clone + 'static>(State(st): St<P>) -> Json<
 pub async fn create<P: Provisioner + Clone + 'static>(
     State(st): St<P>,
     headers: HeaderMap,
-    Query(q): Query<CreateQuery>,
+    Params(q): Params<CreateQuery>,
     Body(b): Body<CreateBody>,
 ) -> Res<Response> {
     supalove_core::name::validate_name(&b.name)?;
@@ -350,7 +375,7 @@ pub async fn list<P: Provisioner + Clone + 'static>(
 }
 
 #[utoipa::path(get, path = "/v1/projects/{name}", tag = "projects",
-    params(("name" = String, Path, description = "Project name")),
+    params(("name" = String, Path, description = "Project name", example = "shop")),
     responses((status = 200, description = "The project's card (the provisioning result)", body = ProjectCard),
               (status = 401, description = "No or wrong token", body = Problem, content_type = "application/problem+json"),
               (status = 403, description = "Foreign Host", body = Problem, content_type = "application/problem+json"),
@@ -370,12 +395,13 @@ async fn lifecycle<P: Provisioner + Clone + 'static>(
     st: Arc<ApiState<P>>,
     name: String,
     action: &'static str,
+    options: supalove_core::projects::StartOptions,
 ) -> Res<Json<ProjectCard>> {
     let app = Arc::clone(&st.app);
     let work = tokio::spawn(async move {
         let sink = |_: Progress| {};
         match action {
-            "start" => app.start(&name, &sink).await,
+            "start" => app.start_with(&name, options, &sink).await,
             "stop" => app.stop(&name, &sink).await,
             _ => app.restart(&name, &sink).await,
         }
@@ -383,24 +409,38 @@ async fn lifecycle<P: Provisioner + Clone + 'static>(
     Ok(Json(work.await.map_err(internal)??))
 }
 
+/// `POST /v1/projects/{name}/start`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StartQuery {
+    /// `true`: when the project's data volume is gone (or holds another database), begin again
+    /// with an empty database instead of refusing (409 `volume_missing` / `volume_foreign`).
+    pub recreate_empty: Option<bool>,
+}
+
 #[utoipa::path(post, path = "/v1/projects/{name}/start", tag = "projects",
-    params(("name" = String, Path, description = "Project name")),
+    params(("name" = String, Path, description = "Project name", example = "shop"), StartQuery),
     responses((status = 200, description = "Started and ready", body = ProjectCard),
+              (status = 400, description = "A bad query parameter", body = Problem, content_type = "application/problem+json"),
               (status = 401, description = "No or wrong token", body = Problem, content_type = "application/problem+json"),
               (status = 403, description = "Foreign Host", body = Problem, content_type = "application/problem+json"),
               (status = 404, description = "No such project", body = Problem, content_type = "application/problem+json"),
-              (status = 409, description = "A port is taken (names its owner)", body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "A port is taken (names its owner); the data volume is gone or holds another database (see `recreate_empty`)", body = Problem, content_type = "application/problem+json"),
               (status = 503, description = "Docker unreachable, or a service did not become ready", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn start<P: Provisioner + Clone + 'static>(
     State(st): St<P>,
     Path(name): Path<String>,
+    Params(q): Params<StartQuery>,
 ) -> Res<Json<ProjectCard>> {
-    lifecycle(st, name, "start").await
+    let options = supalove_core::projects::StartOptions {
+        recreate_empty: q.recreate_empty.unwrap_or(false),
+    };
+    lifecycle(st, name, "start", options).await
 }
 
 #[utoipa::path(post, path = "/v1/projects/{name}/stop", tag = "projects",
-    params(("name" = String, Path, description = "Project name")),
+    params(("name" = String, Path, description = "Project name", example = "shop")),
     responses((status = 200, description = "Stopped; data is kept", body = ProjectCard),
               (status = 401, description = "No or wrong token", body = Problem, content_type = "application/problem+json"),
               (status = 403, description = "Foreign Host", body = Problem, content_type = "application/problem+json"),
@@ -411,11 +451,11 @@ pub async fn stop<P: Provisioner + Clone + 'static>(
     State(st): St<P>,
     Path(name): Path<String>,
 ) -> Res<Json<ProjectCard>> {
-    lifecycle(st, name, "stop").await
+    lifecycle(st, name, "stop", Default::default()).await
 }
 
 #[utoipa::path(post, path = "/v1/projects/{name}/restart", tag = "projects",
-    params(("name" = String, Path, description = "Project name")),
+    params(("name" = String, Path, description = "Project name", example = "shop")),
     responses((status = 200, description = "Restarted and ready", body = ProjectCard),
               (status = 401, description = "No or wrong token", body = Problem, content_type = "application/problem+json"),
               (status = 403, description = "Foreign Host", body = Problem, content_type = "application/problem+json"),
@@ -427,22 +467,24 @@ pub async fn restart<P: Provisioner + Clone + 'static>(
     State(st): St<P>,
     Path(name): Path<String>,
 ) -> Res<Json<ProjectCard>> {
-    lifecycle(st, name, "restart").await
+    lifecycle(st, name, "restart", Default::default()).await
 }
 
 #[utoipa::path(delete, path = "/v1/projects/{name}", tag = "projects",
-    params(("name" = String, Path, description = "Project name"), DeleteQuery),
+    params(("name" = String, Path, description = "Project name", example = "shop"), DeleteQuery),
     responses((status = 200, description = "What was removed and kept (with `dry_run`: what would be)", body = RemoveReport),
+              (status = 400, description = "A bad query parameter", body = Problem, content_type = "application/problem+json"),
               (status = 401, description = "No or wrong token", body = Problem, content_type = "application/problem+json"),
               (status = 403, description = "Foreign Host", body = Problem, content_type = "application/problem+json"),
               (status = 404, description = "No such project", body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "A database holding data could not be dumped first (pass `skip_backup=true`), or the project is busy", body = Problem, content_type = "application/problem+json"),
               (status = 422, description = "Bad project name", body = Problem, content_type = "application/problem+json"),
               (status = 503, description = "Docker unreachable", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn remove<P: Provisioner + Clone + 'static>(
     State(st): St<P>,
     Path(name): Path<String>,
-    Query(q): Query<DeleteQuery>,
+    Params(q): Params<DeleteQuery>,
 ) -> Res<Json<RemoveReport>> {
     let options = RemoveOptions {
         volumes: q.volumes.unwrap_or(false),
@@ -457,17 +499,18 @@ pub async fn remove<P: Provisioner + Clone + 'static>(
 }
 
 #[utoipa::path(get, path = "/v1/projects/{name}/logs", tag = "projects",
-    params(("name" = String, Path, description = "Project name"), LogsQuery),
+    params(("name" = String, Path, description = "Project name", example = "shop"), LogsQuery),
     responses((status = 200, description = "Log lines (`follow=true`: Server-Sent Events, one `log` event per line)", body = [LogLine]),
+              (status = 400, description = "A bad query parameter", body = Problem, content_type = "application/problem+json"),
               (status = 401, description = "No or wrong token", body = Problem, content_type = "application/problem+json"),
               (status = 403, description = "Foreign Host", body = Problem, content_type = "application/problem+json"),
-              (status = 404, description = "No such project", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "No such project, or no such service in it", body = Problem, content_type = "application/problem+json"),
               (status = 503, description = "Docker unreachable", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn logs<P: Provisioner + Clone + 'static>(
     State(st): St<P>,
     Path(name): Path<String>,
-    Query(q): Query<LogsQuery>,
+    Params(q): Params<LogsQuery>,
 ) -> Res<Response> {
     let follow = q.follow.unwrap_or(false);
     let lines = st
@@ -520,8 +563,9 @@ pub async fn events<P: Provisioner + Clone + 'static>(
 }
 
 #[utoipa::path(get, path = "/v1/projects/{name}/doctor", tag = "projects",
-    params(("name" = String, Path, description = "Project name"), DoctorQuery),
+    params(("name" = String, Path, description = "Project name", example = "shop"), DoctorQuery),
     responses((status = 200, description = "What Realtime needs, checked", body = DoctorReport),
+              (status = 400, description = "A bad query parameter", body = Problem, content_type = "application/problem+json"),
               (status = 401, description = "No or wrong token", body = Problem, content_type = "application/problem+json"),
               (status = 403, description = "Foreign Host", body = Problem, content_type = "application/problem+json"),
               (status = 404, description = "No such project", body = Problem, content_type = "application/problem+json"),
@@ -531,7 +575,7 @@ pub async fn events<P: Provisioner + Clone + 'static>(
 pub async fn doctor<P: Provisioner + Clone + 'static>(
     State(st): St<P>,
     Path(name): Path<String>,
-    Query(q): Query<DoctorQuery>,
+    Params(q): Params<DoctorQuery>,
 ) -> Res<Json<DoctorReport>> {
     let tables: Vec<String> = q
         .tables
@@ -545,10 +589,10 @@ pub async fn doctor<P: Provisioner + Clone + 'static>(
 }
 
 #[utoipa::path(post, path = "/v1/projects/{name}/doctor", tag = "projects",
-    params(("name" = String, Path, description = "Project name")),
+    params(("name" = String, Path, description = "Project name", example = "shop")),
     request_body = DoctorBody,
     responses((status = 200, description = "Checked (and, with `fix`, the safe fixes applied)", body = DoctorReport),
-              (status = 400, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+              (status = 400, description = "Not JSON, or a bad query parameter", body = Problem, content_type = "application/problem+json"),
               (status = 401, description = "No or wrong token", body = Problem, content_type = "application/problem+json"),
               (status = 403, description = "Foreign Host", body = Problem, content_type = "application/problem+json"),
               (status = 404, description = "No such project", body = Problem, content_type = "application/problem+json"),
@@ -566,10 +610,10 @@ pub async fn doctor_fix<P: Provisioner + Clone + 'static>(
 }
 
 #[utoipa::path(post, path = "/v1/projects/{name}/sql", tag = "projects",
-    params(("name" = String, Path, description = "Project name")),
+    params(("name" = String, Path, description = "Project name", example = "shop")),
     request_body = SqlBody,
     responses((status = 200, description = "One result per statement", body = [StatementResult]),
-              (status = 400, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+              (status = 400, description = "Not JSON, or a bad query parameter", body = Problem, content_type = "application/problem+json"),
               (status = 401, description = "No or wrong token", body = Problem, content_type = "application/problem+json"),
               (status = 403, description = "Foreign Host", body = Problem, content_type = "application/problem+json"),
               (status = 404, description = "No such project", body = Problem, content_type = "application/problem+json"),
@@ -587,7 +631,7 @@ pub async fn sql<P: Provisioner + Clone + 'static>(
 }
 
 #[utoipa::path(get, path = "/v1/projects/{name}/env", tag = "projects",
-    params(("name" = String, Path, description = "Project name")),
+    params(("name" = String, Path, description = "Project name", example = "shop")),
     responses((status = 200, description = "Connection settings as dotenv pairs (holds secrets, like `supalove env`)", body = BTreeMap<String, String>),
               (status = 401, description = "No or wrong token", body = Problem, content_type = "application/problem+json"),
               (status = 403, description = "Foreign Host", body = Problem, content_type = "application/problem+json"),

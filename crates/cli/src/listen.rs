@@ -36,7 +36,8 @@ pub struct ListenOptions {
     /// No postgres_changes binding (broadcast/presence only)
     #[arg(long)]
     pub no_changes: bool,
-    /// Serializer version: 1.0.0 or 2.0.0
+    /// Serializer version: 1.0.0 or 2.0.0 (the official engine is always joined with 1.0.0:
+    /// v2.28.32 drops the socket on a vsn 2.0.0 binary broadcast)
     #[arg(long, default_value = "1.0.0")]
     pub vsn: String,
     /// Realtime websocket URL (default: the project's realtime_url)
@@ -92,6 +93,9 @@ pub async fn run(app: &crate::targets::App, name: &str, o: ListenOptions) -> any
         presence_key: String::new(),
     };
     let mut sub = app.subscribe(name, &req, o.url.clone()).await?;
+    if let Some(notice) = &sub.notice {
+        eprintln!("note: {notice}");
+    }
     eprintln!(
         "joined {} at {} as {}: {}",
         sub.topic, sub.url, o.role, sub.join_reply

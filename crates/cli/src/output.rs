@@ -40,6 +40,9 @@ pub fn card(c: &ProjectCard) -> String {
         c.target.as_deref().unwrap_or("local (Docker)"),
     );
     row(&mut out, "db_url", &c.db_url);
+    if let Some(u) = &c.api_url {
+        row(&mut out, "api_url", u);
+    }
     match &c.realtime_url {
         Some(u) => row(&mut out, "realtime_url", u),
         None => row(
@@ -78,6 +81,14 @@ pub fn card(c: &ProjectCard) -> String {
     row(&mut out, "services", &services);
     row(&mut out, "image", &c.db_image);
     row(&mut out, "secrets", &c.secret_store);
+    out.push_str("\nConnect your app:\n");
+    for line in c.connect.lines() {
+        if line.is_empty() {
+            out.push('\n');
+        } else {
+            out.push_str(&format!("  {line}\n"));
+        }
+    }
     out
 }
 

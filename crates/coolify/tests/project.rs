@@ -90,6 +90,9 @@ fn settings(home: &std::path::Path) -> Settings {
         supabase_realtime_image: "supabase/realtime:v2.28.32".into(),
         default_engine: RealtimeEngine::Native,
         docker_host: None,
+        gateway_image: "nginx:1.27-alpine".into(),
+        local_gateway_image: "supalove/gateway:1".into(),
+        native_gateway_for_tests: false,
     }
 }
 

@@ -74,6 +74,12 @@ pub struct ProjectCard {
     pub realtime_url: Option<String>,
     /// The remote target it runs on (None: the local Docker engine).
     pub target: Option<String>,
+    /// `http://127.0.0.1:<REALTIME_PORT>`: the URL supabase-js's `createClient(api_url,
+    /// anon_key)` takes (Realtime at `/realtime/v1/...`; the APIs a project lacks answer 501).
+    pub api_url: Option<String>,
+    /// How to connect an app (env lines and a supabase-js quickstart): the same block in
+    /// `supalove show`, on the app's card and on its Done screen. Holds the anon key.
+    pub connect: String,
     pub keys: ApiKeys,
     /// The Realtime server of the stack.
     pub realtime_engine: crate::registry::RealtimeEngine,
@@ -113,7 +119,64 @@ pub fn env_lines(card: &ProjectCard, secrets: &ProjectSecrets) -> BTreeMap<Strin
     if let Some(url) = &card.realtime_url {
         env.insert("REALTIME_URL".into(), url.clone());
     }
+    if let Some(url) = &card.api_url {
+        env.insert("API_URL".into(), url.clone());
+        // The names a supabase-js app's `.env` usually reads.
+        env.insert("SUPABASE_URL".into(), url.clone());
+        env.insert("SUPABASE_ANON_KEY".into(), card.keys.anon.clone());
+    }
     env
+}
+
+/// The realtime_url of a project whose Realtime listens on `port`.
+pub fn realtime_url(port: u16) -> String {
+    format!("ws://127.0.0.1:{port}/socket")
+}
+
+/// The api_url (supabase-js's base URL) of a project whose Realtime listens on `port`.
+pub fn api_url(port: u16) -> String {
+    format!("http://127.0.0.1:{port}")
+}
+
+/// The lines `show`, the card and the app's Done screen give for connecting an app: the same
+/// block everywhere.
+pub fn connection_block(card: &ProjectCard) -> Vec<String> {
+    let (Some(api), Some(rt)) = (&card.api_url, &card.realtime_url) else {
+        return vec![format!("DB_URL={}", card.db_url)];
+    };
+    let mut lines = vec![
+        format!("SUPABASE_URL={api}"),
+        format!("SUPABASE_ANON_KEY={}", card.keys.anon),
+        format!("REALTIME_URL={rt}"),
+        format!("DB_URL={}", card.db_url),
+        String::new(),
+        "import { createClient } from '@supabase/supabase-js'".into(),
+    ];
+    if card.realtime_engine == crate::registry::RealtimeEngine::Supabase {
+        lines.push(
+            "// vsn 1.0.0: the official engine v2.28.32 drops the socket on a vsn 2.0.0 binary broadcast"
+                .into(),
+        );
+        lines.push(
+            "const supabase = createClient(process.env.SUPABASE_URL, process.env.SUPABASE_ANON_KEY, { realtime: { vsn: '1.0.0' } })"
+                .into(),
+        );
+    } else {
+        lines.push(
+            "const supabase = createClient(process.env.SUPABASE_URL, process.env.SUPABASE_ANON_KEY)"
+                .into(),
+        );
+    }
+    lines.push(
+        "supabase.channel('room').on('postgres_changes', { event: '*', schema: 'public', table: 'messages' },"
+            .into(),
+    );
+    lines.push("  (p) => console.log(p)).subscribe()".into());
+    lines.push(
+        "Realtime only: write rows over DB_URL (or `supalove sql`/`insert`); /rest/v1, /auth/v1, /storage/v1, /functions/v1 answer 501."
+            .into(),
+    );
+    lines
 }
 
 #[cfg(test)]
@@ -129,6 +192,61 @@ mod tests {
             exit_code: None,
             started_at: None,
         }
+    }
+
+    fn card(engine: crate::registry::RealtimeEngine) -> ProjectCard {
+        ProjectCard {
+            name: "shop".into(),
+            id: "shop".into(),
+            status: ProjectStatus::Healthy,
+            services: Vec::new(),
+            ports: Ports {
+                offset: 1,
+                db: 54401,
+                realtime: 8001,
+            },
+            db_url: "postgresql://app:pw@127.0.0.1:54401/app".into(),
+            realtime_url: Some(realtime_url(8001)),
+            api_url: Some(api_url(8001)),
+            connect: String::new(),
+            target: None,
+            keys: ApiKeys {
+                anon: "ANON".into(),
+                service_role: "SERVICE".into(),
+                expires_at: 0,
+            },
+            realtime_engine: engine,
+            db_image: "img".into(),
+            created_at: 0,
+            secret_store: "file".into(),
+        }
+    }
+
+    #[test]
+    fn env_and_connection_block_give_api_url() {
+        use crate::registry::RealtimeEngine;
+        let native = card(RealtimeEngine::Native);
+        let secrets = ProjectSecrets {
+            db_password: "pw".into(),
+            jwt_secret: "s".into(),
+        };
+        let env = env_lines(&native, &secrets);
+        assert_eq!(env["API_URL"], "http://127.0.0.1:8001");
+        assert_eq!(env["SUPABASE_URL"], "http://127.0.0.1:8001");
+        assert_eq!(env["SUPABASE_ANON_KEY"], "ANON");
+        assert_eq!(env["REALTIME_URL"], "ws://127.0.0.1:8001/socket");
+        let block = connection_block(&native).join("\n");
+        assert!(block.contains("SUPABASE_URL=http://127.0.0.1:8001\nSUPABASE_ANON_KEY=ANON"));
+        assert!(
+            block.contains("createClient(process.env.SUPABASE_URL, process.env.SUPABASE_ANON_KEY)")
+        );
+        assert!(!block.contains("vsn"), "{block}");
+        let official = connection_block(&card(RealtimeEngine::Supabase)).join("\n");
+        assert!(
+            official.contains("{ realtime: { vsn: '1.0.0' } }"),
+            "{official}"
+        );
+        assert!(official.contains("v2.28.32"), "{official}");
     }
 
     #[test]

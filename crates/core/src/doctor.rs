@@ -5,6 +5,7 @@ use serde::Serialize;
 use tokio_postgres::Client;
 
 use crate::error::Result;
+use crate::registry::RealtimeEngine;
 use crate::sql::db_error;
 
 /// How a check came out.
@@ -78,7 +79,11 @@ async fn one(
 
 /// Runs the database-side checks. `tables` narrows the per-table checks (default: every table
 /// in the publication, plus unpublished tables of `public`).
-pub async fn check_database(client: &Client, tables: &[String]) -> Result<Vec<Check>> {
+pub async fn check_database(
+    client: &Client,
+    tables: &[String],
+    engine: RealtimeEngine,
+) -> Result<Vec<Check>> {
     use CheckStatus::{Fail, Warn};
     let ok = CheckStatus::Ok;
     let mut out = Vec::new();
@@ -168,42 +173,112 @@ pub async fn check_database(client: &Client, tables: &[String]) -> Result<Vec<Ch
         );
     }
 
-    let slot = one(
+    out.push(check_slot(client, engine).await?);
+    Ok(out)
+}
+
+/// How an engine captures changes: the slot it owns, its output plugin and how it reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlotUse {
+    pub name: &'static str,
+    pub plugin: &'static str,
+    pub how: &'static str,
+}
+
+/// The slot `engine` uses. The native engine streams pgoutput over a replication connection
+/// (SLOT_NAME of the plan). The official image appends its build-time `SLOT_NAME_SUFFIX`
+/// (empty in the published images) to `supabase_realtime_replication_slot_`, creates the slot
+/// temporary with wal2json only once a client subscribes to postgres_changes, and polls it with
+/// SQL (`pg_logical_slot_get_changes`), not over a replication connection.
+pub fn slot_use(engine: RealtimeEngine) -> SlotUse {
+    match engine {
+        RealtimeEngine::Native => SlotUse {
+            name: "supabase_realtime_replication_slot",
+            plugin: "pgoutput",
+            how: "streamed over a replication connection",
+        },
+        RealtimeEngine::Supabase => SlotUse {
+            name: "supabase_realtime_replication_slot_",
+            plugin: "wal2json",
+            how: "polled with SQL (pg_logical_slot_get_changes), not a replication connection",
+        },
+    }
+}
+
+async fn check_slot(client: &Client, engine: RealtimeEngine) -> Result<Check> {
+    let want = slot_use(engine);
+    let rows = one(
         client,
         "SELECT slot_name, active, plugin FROM pg_replication_slots WHERE slot_type = 'logical' ORDER BY 1",
         &[],
     )
     .await?;
-    out.push(if slot.is_empty() {
-        Check::new(
+    let slots: Vec<(String, bool, String)> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    let list = slots
+        .iter()
+        .map(|(n, a, p)| format!("{n} ({p}, {})", if *a { "active" } else { "inactive" }))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let ours = slots.iter().find(|(n, _, _)| n == want.name);
+    Ok(match ours {
+        Some((_, _, plugin)) if plugin == want.plugin => Check::new(
             "replication_slot",
-            Warn,
-            "no logical replication slot exists: no Realtime engine is capturing changes",
+            CheckStatus::Ok,
+            format!(
+                "the {} engine's slot {} is there ({}, {}); replication slots: {list}",
+                engine.as_str(),
+                want.name,
+                want.plugin,
+                want.how
+            ),
+        ),
+        Some((_, _, plugin)) => Check::new(
+            "replication_slot",
+            CheckStatus::Warn,
+            format!(
+                "slot {} uses {plugin}, but the {} engine decodes with {}",
+                want.name,
+                engine.as_str(),
+                want.plugin
+            ),
         )
         .with_fix(
-            "start the project's Realtime service (`supalove start <project>`)",
+            format!(
+                "drop it (`SELECT pg_drop_replication_slot('{}')` while the engine is stopped) and restart the project",
+                want.name
+            ),
             false,
-        )
-    } else {
-        let list: Vec<String> = slot
-            .iter()
-            .map(|r| {
-                let active: bool = r.get(1);
+        ),
+        None => {
+            let when = match engine {
+                RealtimeEngine::Native => "the engine creates it when it starts",
+                RealtimeEngine::Supabase => {
+                    "the official engine creates it (wal2json, temporary) only once a client subscribes to postgres_changes"
+                }
+            };
+            let others = if list.is_empty() {
+                "no logical replication slot exists".to_string()
+            } else {
+                format!("replication slots: {list}")
+            };
+            Check::new(
+                "replication_slot",
+                CheckStatus::Warn,
                 format!(
-                    "{} ({}, {})",
-                    r.get::<_, String>(0),
-                    r.get::<_, String>(2),
-                    if active { "active" } else { "inactive" }
-                )
-            })
-            .collect();
-        Check::new(
-            "replication_slot",
-            ok,
-            format!("replication slots: {}", list.join(", ")),
-        )
-    });
-    Ok(out)
+                    "the {} engine's slot {} does not exist ({when}); {others}",
+                    engine.as_str(),
+                    want.name
+                ),
+            )
+            .with_fix(
+                "start the project's Realtime service (`supalove start <project>`) and subscribe to postgres_changes",
+                false,
+            )
+        }
+    })
 }
 
 async fn check_table(

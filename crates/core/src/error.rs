@@ -11,6 +11,12 @@ pub enum Error {
     NameTaken(String),
     #[error("no project named {0:?}")]
     NotFound(String),
+    #[error("project {project:?} has no service {service:?} (its services: {})", known.join(", "))]
+    UnknownService {
+        project: String,
+        service: String,
+        known: Vec<String>,
+    },
     #[error("port {port} ({what}) is already in use by {owner}")]
     PortInUse {
         port: u16,
@@ -239,6 +245,9 @@ impl Error {
             }
             Error::NameTaken(n) => format!("pick another name, or see it with `supalove show {n}`"),
             Error::NotFound(_) => "see your projects with `supalove list`".into(),
+            Error::UnknownService { known, .. } => {
+                format!("name one of the project's services: {}", known.join(", "))
+            }
             Error::PortInUse { .. } => {
                 "choose another port (--db-port / --realtime-port), stop the program holding it, or leave ports unset so supalove picks free ones".into()
             }
@@ -311,6 +320,22 @@ impl Error {
                     "choose another port in the form, stop the program holding it, or leave the port fields empty so supalove picks free ones".into()
                 } else {
                     "send other `db_port` / `realtime_port` values, stop the program holding the port, or leave them out so supalove picks free ones".into()
+                }
+            }
+            Error::VolumeMissing { project, .. } => {
+                if app {
+                    "nothing was started. If the data is somewhere else, bring the volume back; to begin again with an empty database choose \"Start with an empty database\" (a backup can be restored into it afterwards)".into()
+                } else {
+                    format!("nothing was started. Bring the volume back, or POST /v1/projects/{project}/start?recreate_empty=true to begin again with an empty database")
+                }
+            }
+            Error::VolumeForeign {
+                volume, project, ..
+            } => {
+                if app {
+                    format!("nothing was started. Keep that data where it belongs (back it up or move {volume} away), then choose \"Start with an empty database\"")
+                } else {
+                    format!("nothing was started. Move {volume} away (it holds another database), then POST /v1/projects/{project}/start?recreate_empty=true")
                 }
             }
             Error::NoFreePorts { .. } if app => {
@@ -390,7 +415,7 @@ impl Error {
         match self {
             Error::InvalidName { .. } => ErrorKind::InvalidName,
             Error::NameTaken(_) => ErrorKind::NameTaken,
-            Error::NotFound(_) => ErrorKind::NotFound,
+            Error::NotFound(_) | Error::UnknownService { .. } => ErrorKind::NotFound,
             Error::PortInUse { .. } => ErrorKind::PortInUse,
             Error::NoFreePorts { .. } => ErrorKind::NoFreePorts,
             Error::InvalidSetting { .. } => ErrorKind::InvalidSetting,

@@ -67,6 +67,11 @@ pub struct ProjectRecord {
     /// Realtime image chosen when the project was created (empty: from the settings).
     #[serde(default)]
     pub realtime_image: String,
+    /// The gateway's image when the stack has one in front of a native engine (test-only
+    /// setting); an official-engine stack always has a gateway (image from the settings when
+    /// this is empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_image: Option<String>,
     /// Stack template version.
     pub template_version: u32,
     /// Creation time, seconds since the Unix epoch; also the `iat` of the derived keys.
@@ -114,6 +119,11 @@ pub struct RemoteDeployment {
 }
 
 impl ProjectRecord {
+    /// Whether the stack has the gateway in front of its Realtime engine.
+    pub fn has_gateway(&self) -> bool {
+        self.realtime_engine == RealtimeEngine::Supabase || self.gateway_image.is_some()
+    }
+
     /// A fresh record for `name`.
     pub fn new(name: String, ports: Ports, db_image: String, created_at: u64) -> Self {
         ProjectRecord {
@@ -123,6 +133,7 @@ impl ProjectRecord {
             db_image,
             realtime_engine: RealtimeEngine::Native,
             realtime_image: String::new(),
+            gateway_image: None,
             template_version: TEMPLATE_VERSION,
             created_at,
             provisioned: false,

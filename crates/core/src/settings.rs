@@ -25,8 +25,18 @@ pub struct Settings {
     pub secret_store: SecretStoreKind,
     /// Image of supalove's native Realtime engine (built by `scripts/build-images.sh`).
     pub realtime_image: String,
-    /// Image of the official Realtime server, for projects that choose it.
+    /// Image of the official Realtime server, for projects that choose it; its tag is one of
+    /// [`crate::template::SUPABASE_REALTIME_TAGS`].
     pub supabase_realtime_image: String,
+    /// The gateway's image (nginx) where the locally built one is absent (pulled if need be).
+    pub gateway_image: String,
+    /// The gateway image built by `scripts/build-images.sh` (Debian's nginx-light); preferred
+    /// when present.
+    pub local_gateway_image: String,
+    /// Test-only (`SUPALOVE_NATIVE_GATEWAY=1`): new native-engine projects get the gateway in
+    /// front of the engine too, so the gateway's behaviour is tested with an engine that runs
+    /// here. Users never need it: the native engine serves every URL itself.
+    pub native_gateway_for_tests: bool,
     /// Engine of new projects unless asked otherwise.
     pub default_engine: crate::registry::RealtimeEngine,
     /// Docker endpoint chosen in the app's settings (`DOCKER_HOST` still wins).
@@ -106,10 +116,11 @@ impl Settings {
                 "SUPALOVE_REALTIME_IMAGE",
                 concat!("supalove/realtime:", env!("CARGO_PKG_VERSION")),
             ),
-            supabase_realtime_image: env_str(
-                "SUPALOVE_SUPABASE_REALTIME_IMAGE",
-                "supabase/realtime:v2.28.32",
-            ),
+            supabase_realtime_image: supabase_realtime_image()?,
+            gateway_image: env_str("SUPALOVE_GATEWAY_IMAGE", DEFAULT_GATEWAY_IMAGE),
+            local_gateway_image: env_str("SUPALOVE_LOCAL_GATEWAY_IMAGE", "supalove/gateway:1"),
+            native_gateway_for_tests: std::env::var("SUPALOVE_NATIVE_GATEWAY").as_deref()
+                == Ok("1"),
             default_engine: match std::env::var("SUPALOVE_ENGINE") {
                 Ok(e) if !e.is_empty() => crate::registry::RealtimeEngine::parse(&e)?,
                 _ => file.default_engine,
@@ -204,6 +215,26 @@ fn read_app_settings(home: &std::path::Path) -> Result<AppSettings> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(AppSettings::default()),
         Err(e) => Err(Error::io(format!("reading {}", path.display()), e)),
     }
+}
+
+/// The official nginx image (Debian-based, like our local build) for the gateway.
+pub const DEFAULT_GATEWAY_IMAGE: &str = "nginx:1.27";
+
+/// `SUPALOVE_SUPABASE_REALTIME_IMAGE` as given, else `supabase/realtime:<SUPALOVE_SUPABASE_REALTIME_TAG>`
+/// (default the first supported tag); a tag the template has no recipe for is refused.
+fn supabase_realtime_image() -> Result<String> {
+    let image = match std::env::var("SUPALOVE_SUPABASE_REALTIME_IMAGE") {
+        Ok(i) if !i.is_empty() => i,
+        _ => format!(
+            "supabase/realtime:{}",
+            env_str(
+                "SUPALOVE_SUPABASE_REALTIME_TAG",
+                crate::template::SUPABASE_REALTIME_TAGS[0]
+            )
+        ),
+    };
+    crate::template::check_supabase_realtime_tag(crate::template::image_tag(&image))?;
+    Ok(image)
 }
 
 fn env_str(name: &str, default: &str) -> String {

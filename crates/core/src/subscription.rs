@@ -154,6 +154,8 @@ pub struct Subscription {
     /// Where it connected.
     pub url: String,
     pub topic: String,
+    /// Something the caller should tell the person (the serializer was changed, and why).
+    pub notice: Option<String>,
     events: mpsc::Receiver<SubscriptionEvent>,
     dropped: Arc<AtomicU64>,
 }
@@ -168,6 +170,25 @@ impl Subscription {
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
     }
+}
+
+/// Why the official engine is joined with vsn 1.0.0: supabase/realtime v2.28.32 drops the
+/// socket when a vsn 2.0.0 client sends a broadcast in the binary frame format that version
+/// introduced.
+pub const OFFICIAL_VSN_NOTE: &str = "the official engine (supabase/realtime v2.28.32) closes the socket on a vsn 2.0.0 binary broadcast, so supalove joins it with vsn 1.0.0 (JSON frames); events are the same";
+
+/// The request as `engine` can serve it, and a notice when it had to change (vsn 2.0.0 on the
+/// official engine becomes 1.0.0).
+pub fn for_engine(
+    engine: crate::registry::RealtimeEngine,
+    req: &SubscribeRequest,
+) -> (SubscribeRequest, Option<String>) {
+    let mut req = req.clone();
+    if engine == crate::registry::RealtimeEngine::Supabase && req.vsn == "2.0.0" {
+        req.vsn = "1.0.0".into();
+        return (req, Some(OFFICIAL_VSN_NOTE.to_string()));
+    }
+    (req, None)
 }
 
 /// A Realtime client failure, in the words shells show.
@@ -246,6 +267,7 @@ pub(crate) async fn open(
         join_reply,
         url,
         topic,
+        notice: None,
         events,
         dropped,
     })
@@ -284,6 +306,26 @@ fn stamp(ev: Event, wanted: &[String]) -> Option<SubscriptionEvent> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_official_engine_is_joined_with_vsn_1() {
+        use crate::registry::RealtimeEngine;
+        let req = SubscribeRequest {
+            channel: "c".into(),
+            role: "anon".into(),
+            claims: None,
+            vsn: "2.0.0".into(),
+            bindings: Vec::new(),
+            broadcast_self: true,
+            broadcast_ack: false,
+            presence_key: String::new(),
+        };
+        let (official, notice) = for_engine(RealtimeEngine::Supabase, &req);
+        assert_eq!(official.vsn, "1.0.0");
+        assert!(notice.unwrap().contains("v2.28.32"));
+        let (native, notice) = for_engine(RealtimeEngine::Native, &req);
+        assert_eq!((native.vsn.as_str(), notice), ("2.0.0", None));
+    }
 
     #[test]
     fn refusals_are_recognised() {

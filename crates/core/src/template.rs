@@ -15,23 +15,56 @@ use crate::spec::{Mount, StackSpec};
 pub const COMPOSE_TEMPLATE: &str = include_str!("../../../templates/docker-compose.project.yml");
 
 /// Files shipped beside the template, by folder: `(folder, [(file name, contents)])`.
-pub const TEMPLATE_FILES: &[(&str, &[(&str, &str)])] = &[(
-    "init",
-    &[
-        (
-            "00-supalove-roles.sql",
-            include_str!("../../../templates/init/00-supalove-roles.sql"),
+pub const TEMPLATE_FILES: &[(&str, &[(&str, &str)])] = &[
+    (
+        "init",
+        &[
+            (
+                "00-supalove-roles.sql",
+                include_str!("../../../templates/init/00-supalove-roles.sql"),
+            ),
+            (
+                "10-supalove-realtime.sql",
+                include_str!("../../../templates/init/10-supalove-realtime.sql"),
+            ),
+            (
+                "20-supalove-replication.sh",
+                include_str!("../../../templates/init/20-supalove-replication.sh"),
+            ),
+        ],
+    ),
+    (
+        "gateway",
+        &[(
+            "nginx.conf",
+            include_str!("../../../templates/gateway/nginx.conf"),
+        )],
+    ),
+];
+
+/// The tags of `supabase/realtime` the template has a recipe for (each one read from that
+/// tag's `config/runtime.exs`, `run.sh` and `Dockerfile`); the first is the default.
+pub const SUPABASE_REALTIME_TAGS: &[&str] = &["v2.28.32", "v2.34.47"];
+
+/// The tag of an image reference (`repo/name:tag` → `tag`; none → `latest`).
+pub fn image_tag(image: &str) -> &str {
+    let last = image.rsplit('/').next().unwrap_or(image);
+    last.split_once(':').map_or("latest", |(_, tag)| tag)
+}
+
+/// Refuses a `supabase/realtime` tag the template has no recipe for, naming the known ones.
+pub fn check_supabase_realtime_tag(tag: &str) -> Result<()> {
+    if SUPABASE_REALTIME_TAGS.contains(&tag) {
+        return Ok(());
+    }
+    Err(Error::InvalidSetting {
+        name: "SUPALOVE_SUPABASE_REALTIME_TAG".into(),
+        reason: format!(
+            "supabase/realtime {tag:?} has no recipe in the stack template; supported tags: {}",
+            SUPABASE_REALTIME_TAGS.join(", ")
         ),
-        (
-            "10-supalove-realtime.sql",
-            include_str!("../../../templates/init/10-supalove-realtime.sql"),
-        ),
-        (
-            "20-supalove-replication.sh",
-            include_str!("../../../templates/init/20-supalove-replication.sh"),
-        ),
-    ],
-)];
+    })
+}
 
 /// The non-secret facts a template is rendered with.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -43,6 +76,12 @@ pub struct TemplateContext {
     /// `native` or `supabase`.
     pub realtime_engine: String,
     pub realtime_image: String,
+    /// The official engine's tag (selects its recipe); empty for the native engine.
+    pub realtime_tag: String,
+    /// Whether the stack has the gateway in front of the engine (always for the official one).
+    pub gateway: bool,
+    /// The gateway's image (nginx).
+    pub gateway_image: String,
     /// Where the stack runs: [`TARGET_LOCAL`] (a Docker engine supalove drives) or
     /// [`TARGET_COOLIFY`] (a compose file sent to a Coolify server).
     pub target: String,
@@ -92,6 +131,9 @@ pub struct RenderedStack {
 
 /// Renders the template with `ctx` and resolves its variables from `env`.
 pub fn render(ctx: &TemplateContext, env: &BTreeMap<String, String>) -> Result<RenderedStack> {
+    if ctx.realtime_engine == "supabase" {
+        check_supabase_realtime_tag(&ctx.realtime_tag)?;
+    }
     let mut jinja = minijinja::Environment::new();
     jinja.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     // A YAML double-quoted scalar (JSON string syntax) for inline file contents.
@@ -349,7 +391,19 @@ mod tests {
             realtime_engine: "native".into(),
             realtime_image: "supalove/realtime:0.1.0".into(),
             target: TARGET_LOCAL.into(),
+            realtime_tag: String::new(),
+            gateway: false,
+            gateway_image: "supalove/gateway:1".into(),
         }
+    }
+
+    fn official(tag: &str) -> TemplateContext {
+        let mut c = ctx();
+        c.realtime_engine = "supabase".into();
+        c.realtime_image = format!("supabase/realtime:{tag}");
+        c.realtime_tag = tag.into();
+        c.gateway = true;
+        c
     }
 
     #[test]
@@ -441,15 +495,8 @@ mod tests {
         assert_eq!(rt.depends_on["db"].condition, "service_healthy");
     }
 
-    #[test]
-    fn supabase_realtime_follows_its_own_recipe() {
-        let mut c = ctx();
-        c.realtime_engine = "supabase".into();
-        c.realtime_image = "supabase/realtime:v2.28.32".into();
-        let r = render(&c, &env()).unwrap();
-        let rt = &r.spec.services["realtime"];
-        assert_eq!(rt.image, "supabase/realtime:v2.28.32");
-        let e = &rt.environment;
+    /// What every supported tag shares (config/runtime.exs of each tag).
+    fn assert_common_official_env(e: &BTreeMap<String, String>) {
         for (k, v) in [
             ("PORT", "4000"),
             ("DB_HOST", "db"),
@@ -460,11 +507,9 @@ mod tests {
             ("DB_AFTER_CONNECT_QUERY", "SET search_path TO _realtime"),
             ("API_JWT_SECRET", "jwt-secret"),
             ("METRICS_JWT_SECRET", "jwt-secret"),
-            ("FLY_APP_NAME", "realtime"),
             ("APP_NAME", "realtime"),
             ("ERL_AFLAGS", "-proto_dist inet_tcp"),
             ("DNS_NODES", "''"),
-            ("ENABLE_TAILSCALE", "false"),
             ("RLIMIT_NOFILE", ""),
         ] {
             assert_eq!(e.get(k).map(String::as_str), Some(v), "{k}");
@@ -485,9 +530,91 @@ mod tests {
         ] {
             assert!(!e.contains_key(v0), "{v0} is a v0-only variable");
         }
+    }
+
+    /// The official engine is reached only through the gateway: the engine publishes nothing,
+    /// the gateway publishes REALTIME_PORT on 127.0.0.1 and carries its nginx.conf.
+    fn assert_gateway_in_front(r: &RenderedStack) {
+        let rt = &r.spec.services["realtime"];
+        assert_eq!(
+            rt.container_name, "project_shop_realtime",
+            "the engine keeps its name"
+        );
+        assert!(rt.ports.is_empty(), "only the gateway publishes a port");
+        let gw = &r.spec.services["gateway"];
+        assert_eq!(gw.container_name, "project_shop_gateway");
+        assert_eq!(gw.image, "supalove/gateway:1");
+        let ports = gw.port_bindings().unwrap();
+        assert_eq!(
+            (
+                ports[0].host_ip.to_string().as_str(),
+                ports[0].host_port,
+                ports[0].container_port
+            ),
+            ("127.0.0.1", 8001, 4000)
+        );
+        assert_eq!(
+            gw.command,
+            [
+                "nginx",
+                "-c",
+                "/etc/supalove/gateway/nginx.conf",
+                "-g",
+                "daemon off;"
+            ]
+        );
+        assert!(gw.depends_on.contains_key("realtime"));
+        assert_eq!(gw.stop_signal.as_deref(), Some("SIGTERM"));
+        let conf = r
+            .uploads
+            .iter()
+            .find(|u| u.service == "gateway" && u.path == "/etc/supalove/gateway/nginx.conf")
+            .expect("the gateway's config is uploaded");
+        let conf = String::from_utf8(conf.contents.clone()).unwrap();
+        for needle in [
+            "proxy_set_header Host realtime-dev;",
+            "proxy_set_header Upgrade $http_upgrade;",
+            "proxy_set_header Connection $connection_upgrade;",
+            "proxy_read_timeout 1h;",
+            "set $engine realtime:4000;",
+            "rewrite ^ /socket/websocket break;",
+            "rewrite ^/realtime/v1/api/(.*)$ /api/$1 break;",
+            "location ~ ^/rest/v1(/|$)",
+            "location ~ ^/auth/v1(/|$)",
+            "location ~ ^/storage/v1(/|$)",
+            "location ~ ^/functions/v1(/|$)",
+            "location ~ ^/graphql/v1(/|$)",
+        ] {
+            assert!(conf.contains(needle), "nginx.conf lacks {needle:?}");
+        }
+        assert_eq!(
+            start_order_index(r, "gateway"),
+            2,
+            "db, realtime, then gateway"
+        );
+    }
+
+    fn start_order_index(r: &RenderedStack, service: &str) -> usize {
+        let order = r.spec.start_order().unwrap();
+        order.iter().position(|s| s == service).unwrap()
+    }
+
+    #[test]
+    fn official_v2_28_32_follows_its_own_recipe() {
+        let r = render(&official("v2.28.32"), &env()).unwrap();
+        let rt = &r.spec.services["realtime"];
+        assert_eq!(rt.image, "supabase/realtime:v2.28.32");
+        let e = &rt.environment;
+        assert_common_official_env(e);
+        // v2.28.32 reads FLY_APP_NAME (APP_NAME came later) and has no SEED_SELF_HOST.
+        assert_eq!(e["FLY_APP_NAME"], "realtime");
+        assert_eq!(e["ENABLE_TAILSCALE"], "false");
+        assert!(!e.contains_key("SEED_SELF_HOST"));
+        assert!(!e.contains_key("DB_IP_VERSION"));
+        // migrate, seed, then exec the server so the stop signal reaches it.
         assert_eq!(
             rt.command,
-            ["sh", "-c", "/app/bin/migrate && /app/bin/realtime eval 'Realtime.Release.seeds(Realtime.Repo)' && /app/bin/server"]
+            ["sh", "-c", "/app/bin/migrate && /app/bin/realtime eval 'Realtime.Release.seeds(Realtime.Repo)' && exec /app/bin/server"]
         );
         assert!(
             rt.networks["default"]
@@ -500,6 +627,48 @@ mod tests {
             hc.contains("/api/tenants/realtime-dev/health") && hc.contains("Bearer anon-key"),
             "{hc}"
         );
+        assert_gateway_in_front(&r);
+    }
+
+    #[test]
+    fn official_v2_34_47_follows_its_own_recipe() {
+        let r = render(&official("v2.34.47"), &env()).unwrap();
+        let rt = &r.spec.services["realtime"];
+        assert_eq!(rt.image, "supabase/realtime:v2.34.47");
+        let e = &rt.environment;
+        assert_common_official_env(e);
+        // runtime.exs of v2.34.47 reads APP_NAME (and raises without it), FLY_APP_NAME is gone;
+        // its run.sh migrates and seeds with SEED_SELF_HOST=true, then execs the CMD.
+        assert!(!e.contains_key("FLY_APP_NAME"));
+        assert_eq!(e["SEED_SELF_HOST"], "true");
+        assert_eq!(e["DB_IP_VERSION"], "ipv4");
+        assert!(
+            rt.command.is_empty(),
+            "the image's own entrypoint (run.sh) and CMD (/app/bin/server) run"
+        );
+        assert_gateway_in_front(&r);
+    }
+
+    #[test]
+    fn an_unknown_official_tag_is_refused_with_the_known_ones() {
+        let err = render(&official("v9.9.9"), &env()).unwrap_err().to_string();
+        assert!(err.contains("v9.9.9"), "{err}");
+        for tag in SUPABASE_REALTIME_TAGS {
+            assert!(err.contains(tag), "{err}");
+        }
+        assert_eq!(image_tag("supabase/realtime:v2.28.32"), "v2.28.32");
+        assert_eq!(image_tag("localhost:5000/realtime"), "latest");
+    }
+
+    #[test]
+    fn native_engine_behind_the_test_gateway() {
+        let mut c = ctx();
+        c.gateway = true;
+        let r = render(&c, &env()).unwrap();
+        assert_eq!(r.spec.services["realtime"].image, "supalove/realtime:0.1.0");
+        assert_gateway_in_front(&r);
+        let plain = render(&ctx(), &env()).unwrap();
+        assert!(!plain.spec.services.contains_key("gateway"));
     }
 
     #[test]

@@ -134,11 +134,16 @@ pub async fn prepare<P: Provisioner>(
                 });
             }
             if held_data || record.data_volume.is_none() {
-                let lock = registry.lock()?;
-                let mut stored = registry.get(&record.name)?;
-                stored.data_volume = Some(fresh(&record.id));
-                registry.upsert(&lock, stored.clone())?;
-                *record = stored;
+                let (registry, name, id) =
+                    (registry.clone(), record.name.clone(), record.id.clone());
+                *record = off_runtime(move || {
+                    let lock = registry.lock()?;
+                    let mut stored = registry.get(&name)?;
+                    stored.data_volume = Some(fresh(&id));
+                    registry.upsert(&lock, stored.clone())?;
+                    Ok(stored)
+                })
+                .await?;
             }
             Ok(())
         }
@@ -185,15 +190,32 @@ fn check_identity(record: &ProjectRecord, known: &DataVolume, info: &VolumeInfo)
 
 /// Records that the project's data volume served it just now (after a successful start).
 pub async fn seen<P: Provisioner>(registry: &Registry, provisioner: &P, name: &str) -> Result<()> {
-    let record = registry.get(name)?;
+    let (reg, n) = (registry.clone(), name.to_string());
+    let record = off_runtime(move || reg.get(&n)).await?;
     let vol = volume_name(&record.id);
     let Some(info) = provisioner.volume_info(&vol).await? else {
         return Ok(());
     };
-    let lock = registry.lock()?;
-    let mut stored = registry.get(name)?;
-    stored.data_volume = Some(adopted(&vol, &info));
-    registry.upsert(&lock, stored)
+    let (registry, name) = (registry.clone(), name.to_string());
+    off_runtime(move || {
+        let lock = registry.lock()?;
+        let mut stored = registry.get(&name)?;
+        stored.data_volume = Some(adopted(&vol, &info));
+        registry.upsert(&lock, stored)
+    })
+    .await
+}
+
+/// Registry work (a file lock, reads and writes) runs off the async runtime's threads.
+async fn off_runtime<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| {
+        Error::io(
+            "a background task failed",
+            std::io::Error::other(e.to_string()),
+        )
+    })?
 }
 
 /// `2026-12-02 07:54 UTC` from seconds since the Unix epoch.
@@ -313,6 +335,9 @@ mod tests {
             realtime_engine: "native".into(),
             realtime_image: "rt".into(),
             target: crate::template::TARGET_LOCAL.into(),
+            realtime_tag: String::new(),
+            gateway: false,
+            gateway_image: "gw".into(),
         };
         let env: BTreeMap<String, String> = [
             "DB_PASSWORD",

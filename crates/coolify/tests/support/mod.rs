@@ -44,6 +44,14 @@ pub fn stack(id: &str, engine: &str, realtime_port: u16) -> RenderedStack {
         } else {
             "ghcr.io/example/supalove-realtime:0.1.0".into()
         },
+        realtime_tag: if engine == "supabase" {
+            "v2.28.32".into()
+        } else {
+            String::new()
+        },
+        // On Coolify its proxy presents the tenant host: no gateway (core decides the same).
+        gateway: false,
+        gateway_image: "nginx:1.27-alpine".into(),
         target: TARGET_COOLIFY.into(),
     };
     template::render(&ctx, &env(realtime_port)).expect("the Coolify render works")

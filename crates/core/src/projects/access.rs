@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::export::{self, ExportReport};
 use crate::keys;
 use crate::provisioner::Provisioner;
-use crate::registry::{ProjectRecord, RealtimeEngine};
+use crate::registry::ProjectRecord;
 
 use super::*;
 
@@ -55,9 +55,10 @@ impl<P: Provisioner> Supalove<P> {
 
     pub(crate) fn target_of(&self, record: &ProjectRecord) -> RealtimeTarget {
         RealtimeTarget {
-            url: format!("ws://127.0.0.1:{}/socket", record.ports.realtime),
-            host: (record.realtime_engine == RealtimeEngine::Supabase)
-                .then(|| "realtime-dev".to_string()),
+            url: card::realtime_url(record.ports.realtime),
+            // The official engine's gateway presents the tenant Host itself, so our client
+            // connects exactly as any unmodified client does.
+            host: None,
         }
     }
 
@@ -111,7 +112,11 @@ impl<P: Provisioner> Supalove<P> {
                 };
             }
         }
-        crate::subscription::open(url.unwrap_or(target.url), target.host, &token, req).await
+        let (req, notice) = crate::subscription::for_engine(record.realtime_engine, req);
+        let mut sub =
+            crate::subscription::open(url.unwrap_or(target.url), target.host, &token, &req).await?;
+        sub.notice = notice;
+        Ok(sub)
     }
 
     /// The control-plane API's bearer token (created on first use, kept in the secret store).

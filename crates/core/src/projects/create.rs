@@ -17,6 +17,7 @@ struct Facts {
     volume_exists: bool,
     secrets_exist: bool,
     local_image_present: bool,
+    local_gateway_present: bool,
 }
 
 impl<P: Provisioner> Supalove<P> {
@@ -52,6 +53,7 @@ impl<P: Provisioner> Supalove<P> {
                         .await?
                 },
                 local_image_present: false,
+                local_gateway_present: false,
             },
             None => self.facts(&req.name).await?,
         };
@@ -95,11 +97,16 @@ impl<P: Provisioner> Supalove<P> {
             .provisioner
             .image_present(&self.settings.local_postgres_image)
             .await?;
+        let local_gateway_present = self
+            .provisioner
+            .image_present(&self.settings.local_gateway_image)
+            .await?;
         Ok(Facts {
             volume,
             volume_exists,
             secrets_exist,
             local_image_present,
+            local_gateway_present,
         })
     }
 
@@ -138,6 +145,16 @@ impl<P: Provisioner> Supalove<P> {
             RealtimeEngine::Native => self.settings.realtime_image.clone(),
             RealtimeEngine::Supabase => self.settings.supabase_realtime_image.clone(),
         };
+        // The gateway: our local nginx build when present, else the official nginx image.
+        let gateway_image = (engine == RealtimeEngine::Supabase
+            || self.settings.native_gateway_for_tests)
+            .then(|| {
+                if facts.local_gateway_present {
+                    self.settings.local_gateway_image.clone()
+                } else {
+                    self.settings.gateway_image.clone()
+                }
+            });
         let mut db_image = db_image;
         let mut remote = None;
         if let (Some(t), Some(r)) = (target, &req.remote) {
@@ -184,6 +201,7 @@ impl<P: Provisioner> Supalove<P> {
                         let mut record = ProjectRecord::new(name, ports, db_image, keys::now());
                         record.realtime_engine = engine;
                         record.realtime_image = realtime_image;
+                        record.gateway_image = gateway_image;
                         if let Some((target, deployment)) = remote {
                             record.target = Some(target);
                             record.remote = Some(deployment);

@@ -51,7 +51,8 @@ impl<P: Provisioner> Supalove<P> {
         let record = self.record(name).await?;
         let secrets = self.load_secrets(&record).await?;
         let client = crate::sql::connect(record.ports.db, &secrets.db_password).await?;
-        let mut checks = crate::doctor::check_database(&client, tables).await?;
+        let mut checks =
+            crate::doctor::check_database(&client, tables, record.realtime_engine).await?;
         let mut fixed = Vec::new();
         // A fix can enable the next one (a recreated publication can take tables): repeat
         // while something was fixed, a bounded number of times.
@@ -64,7 +65,7 @@ impl<P: Provisioner> Supalove<P> {
                 break;
             }
             fixed.extend(ran);
-            checks = crate::doctor::check_database(&client, tables).await?;
+            checks = crate::doctor::check_database(&client, tables, record.realtime_engine).await?;
         }
         checks.push(self.engine_check(&record, &secrets).await);
         checks.push(self.key_check(&record, &secrets));

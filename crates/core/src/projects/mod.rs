@@ -172,18 +172,36 @@ impl<P: Provisioner> Supalove<P> {
         secrets: &ProjectSecrets,
         target: &str,
     ) -> Result<RenderedStack> {
+        let realtime_image = if record.realtime_image.is_empty() {
+            match record.realtime_engine {
+                crate::registry::RealtimeEngine::Native => self.settings.realtime_image.clone(),
+                crate::registry::RealtimeEngine::Supabase => {
+                    self.settings.supabase_realtime_image.clone()
+                }
+            }
+        } else {
+            record.realtime_image.clone()
+        };
         let ctx = TemplateContext {
             project: record.name.clone(),
             id: record.id.clone(),
             template_version: record.template_version,
             db_image: record.db_image.clone(),
             realtime_engine: record.realtime_engine.as_str().into(),
-            realtime_image: if record.realtime_image.is_empty() {
-                self.settings.realtime_image.clone()
-            } else {
-                record.realtime_image.clone()
+            realtime_image: realtime_image.clone(),
+            realtime_tag: match record.realtime_engine {
+                crate::registry::RealtimeEngine::Supabase => {
+                    template::image_tag(&realtime_image).to_string()
+                }
+                crate::registry::RealtimeEngine::Native => String::new(),
             },
             target: target.to_string(),
+            // On Coolify its proxy presents the tenant host itself: no gateway there.
+            gateway: record.has_gateway() && target != template::TARGET_COOLIFY,
+            gateway_image: record
+                .gateway_image
+                .clone()
+                .unwrap_or_else(|| self.settings.local_gateway_image.clone()),
         };
         let mut stack = template::render(&ctx, &self.stack_env(record, secrets))?;
         crate::volumes::label(&mut stack, record);

@@ -37,7 +37,27 @@ impl<P: Provisioner> Supalove<P> {
         options: LogOptions,
     ) -> Result<BoxStream<'static, Result<LogLine>>> {
         let record = self.record(name).await?;
+        if let Some(service) = service {
+            let known = self.service_names(&record)?;
+            if !known.iter().any(|k| k == service) {
+                return Err(Error::UnknownService {
+                    project: record.name.clone(),
+                    service: service.to_string(),
+                    known,
+                });
+            }
+        }
         Ok(self.provisioner.logs(&record.id, service, options))
+    }
+
+    /// The services the project's template gives it (no secret is needed to know them).
+    pub(crate) fn service_names(&self, record: &ProjectRecord) -> Result<Vec<String>> {
+        let placeholder = crate::secrets::ProjectSecrets {
+            jwt_secret: String::new(),
+            db_password: String::new(),
+        };
+        let stack = self.render(record, &placeholder)?;
+        Ok(stack.spec.services.keys().cloned().collect())
     }
 
     /// CPU and memory of the project's running services.
@@ -105,23 +125,35 @@ impl<P: Provisioner> Supalove<P> {
         } else {
             None
         };
-        Ok(ProjectCard {
+        let mut card = ProjectCard {
             name: record.name.clone(),
             id: record.id.clone(),
             status,
             services,
             ports: record.ports,
             db_url: card::db_url(&record.ports, secrets),
-            realtime_url: remote_url.or_else(|| {
-                has_realtime.then(|| format!("ws://127.0.0.1:{}/socket", record.ports.realtime))
-            }),
+            realtime_url: remote_url
+                .clone()
+                .or_else(|| has_realtime.then(|| card::realtime_url(record.ports.realtime))),
+            // supabase-js's base on a remote target: the public host (https for wss).
+            api_url: match &remote_url {
+                Some(u) => Some(
+                    u.trim_end_matches("/socket")
+                        .replacen("wss://", "https://", 1)
+                        .replacen("ws://", "http://", 1),
+                ),
+                None => has_realtime.then(|| card::api_url(record.ports.realtime)),
+            },
+            connect: String::new(),
             target: record.target.clone(),
             keys: self.keys(record, secrets),
             realtime_engine: record.realtime_engine,
             db_image: record.db_image.clone(),
             created_at: record.created_at,
             secret_store: self.secrets.describe(),
-        })
+        };
+        card.connect = card::connection_block(&card).join("\n");
+        Ok(card)
     }
 
     /// Whether the container engine answers, with the hint worded for `shell`.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::error::Error;
 use crate::memory::MemoryProvisioner;
-use crate::provisioner::{Progress, Provisioner, ServiceState};
+use crate::provisioner::{LogOptions, Progress, Provisioner, ServiceState};
 use crate::secrets::{self, FileStore, SecretStore};
 use crate::settings::{SecretStoreKind, Settings};
 
@@ -32,6 +32,9 @@ fn fixture() -> Fixture {
         secret_store: SecretStoreKind::File,
         realtime_image: "supalove/realtime:test".into(),
         supabase_realtime_image: "supabase/realtime:v2.28.32".into(),
+        gateway_image: "nginx:1.27".into(),
+        local_gateway_image: "supalove/gateway:1".into(),
+        native_gateway_for_tests: false,
         default_engine: crate::registry::RealtimeEngine::Native,
         docker_host: None,
     };
@@ -270,4 +273,68 @@ async fn the_api_token_is_created_once_and_rotates() {
     let rotated = f.app.rotate_api_token().await.unwrap();
     assert_ne!(rotated, first);
     assert_eq!(f.app.api_token().await.unwrap(), rotated);
+}
+
+#[tokio::test]
+async fn logs_of_a_service_the_project_lacks_are_refused_naming_its_services() {
+    let f = fixture();
+    f.app.create(req("shop"), &quiet).await.unwrap();
+    let opts = || LogOptions {
+        follow: false,
+        tail: Some(5),
+    };
+    let err = match f.app.logs("shop", Some("web"), opts()).await {
+        Err(e) => e,
+        Ok(_) => panic!("logs of an unknown service were accepted"),
+    };
+    assert!(matches!(err, Error::UnknownService { .. }), "{err}");
+    assert_eq!(err.kind(), crate::ErrorKind::NotFound);
+    let text = err.to_string();
+    assert!(text.contains("db") && text.contains("realtime"), "{text}");
+    assert!(f.app.logs("shop", Some("db"), opts()).await.is_ok());
+    assert!(f.app.logs("shop", None, opts()).await.is_ok());
+}
+
+#[tokio::test]
+async fn official_projects_get_the_gateway_local_image_first_else_nginx() {
+    let f = fixture();
+    let official = |name: &str| CreateProject {
+        name: name.into(),
+        engine: Some(crate::registry::RealtimeEngine::Supabase),
+        ..Default::default()
+    };
+    // No local build: the official nginx image (pulled where pulling is allowed).
+    let card = f.app.create(official("pulled"), &quiet).await.unwrap();
+    assert_eq!(card.api_url.as_deref(), Some("http://127.0.0.1:42001"));
+    assert!(card.connect.contains("SUPABASE_URL=http://127.0.0.1:42001"));
+    assert!(card.connect.contains("vsn: '1.0.0'"), "{}", card.connect);
+    let rec = f.app.record("pulled").await.unwrap();
+    assert_eq!(rec.gateway_image.as_deref(), Some("nginx:1.27"));
+    // With the local build present, it is preferred.
+    f.app
+        .provisioner()
+        .state
+        .lock()
+        .unwrap()
+        .images
+        .insert("supalove/gateway:1".into());
+    f.app.create(official("local"), &quiet).await.unwrap();
+    let rec = f.app.record("local").await.unwrap();
+    assert_eq!(rec.gateway_image.as_deref(), Some("supalove/gateway:1"));
+    let secrets = f.app.load_secrets(&rec).await.unwrap();
+    let stack = f.app.render(&rec, &secrets).unwrap();
+    assert_eq!(stack.spec.services["gateway"].image, "supalove/gateway:1");
+    assert!(stack.spec.services["realtime"].ports.is_empty());
+    // The native engine has no gateway (outside the test-only setting).
+    f.app.create(req("native"), &quiet).await.unwrap();
+    let rec = f.app.record("native").await.unwrap();
+    assert_eq!(rec.gateway_image, None);
+    let secrets = f.app.load_secrets(&rec).await.unwrap();
+    assert!(!f
+        .app
+        .render(&rec, &secrets)
+        .unwrap()
+        .spec
+        .services
+        .contains_key("gateway"));
 }

@@ -59,8 +59,9 @@ export const api = {
   checkName: (name: string) => call("check_name", { name }),
   createProject: (request: CreateProjectRequest, onProgress: ProgressHandler) =>
     call("create_project", { request, onProgress: channel(onProgress) }),
-  startProject: (name: string, onProgress: ProgressHandler) =>
-    call("start_project", { name, onProgress: channel(onProgress) }),
+  /** `recreateEmpty`: begin again with an empty database when the data volume is gone. */
+  startProject: (name: string, onProgress: ProgressHandler, recreateEmpty = false) =>
+    call("start_project", { name, recreateEmpty, onProgress: channel(onProgress) }),
   stopProject: (name: string, onProgress: ProgressHandler) =>
     call("stop_project", { name, onProgress: channel(onProgress) }),
   restartProject: (name: string, onProgress: ProgressHandler) =>

@@ -170,10 +170,14 @@ describe("supabase-js snippet", () => {
     broadcast_ack: false,
     presence_key: "user-1",
   };
-  it("derives the client URL from the card", () => {
-    expect(clientUrl("ws://127.0.0.1:8000/socket", 8000, "native")).toBe("http://127.0.0.1:8000");
-    expect(clientUrl(null, 8123, "native")).toBe("http://127.0.0.1:8123");
-    expect(clientUrl("ws://127.0.0.1:8001/socket", 8001, "supabase")).toBe("http://realtime-dev.localhost:8001");
+  it("takes the card's api_url (the gateway presents the official engine's tenant)", () => {
+    expect(clientUrl("http://127.0.0.1:8001", 8001)).toBe("http://127.0.0.1:8001");
+    expect(clientUrl(null, 8123)).toBe("http://127.0.0.1:8123");
+  });
+  it("joins the official engine with vsn 1.0.0 and says why", () => {
+    const s = snippet({ url: "http://127.0.0.1:8001", anonKey: "ANON", request: { ...req, vsn: "2.0.0" }, token: null, engine: "supabase" });
+    expect(s).toContain('createClient("http://127.0.0.1:8001", "ANON", { realtime: { vsn: "1.0.0" } })');
+    expect(s).toContain("v2.28.32");
   });
   it("subscribes like the channel, with setAuth for a minted token", () => {
     const s = snippet({ url: "http://127.0.0.1:8000", anonKey: "ANON", request: req, token: "TOKEN" });

@@ -275,22 +275,13 @@ export function toJsonl(events: TesterEvent[]): string {
 
 // ---------------------------------------------------------------- supabase-js snippet
 
-/** The HTTP origin supabase-js wants, from the card's `ws://host:port/socket`. */
-export function clientUrl(realtimeUrl: string | null, port: number, engine: RealtimeEngine): string {
-  let host = "127.0.0.1";
-  let p = port;
-  if (realtimeUrl) {
-    try {
-      const u = new URL(realtimeUrl);
-      host = u.hostname;
-      if (u.port) p = Number(u.port);
-    } catch {
-      // keep the defaults
-    }
-  }
-  // The official engine picks its tenant (realtime-dev) from the Host's first label.
-  if (engine === "supabase" && (host === "127.0.0.1" || host === "localhost")) host = "realtime-dev.localhost";
-  return `http://${host}:${p}`;
+/** Why the official engine is joined with vsn 1.0.0 (the core says the same). */
+export const OFFICIAL_VSN_WHY = "the official engine (supabase/realtime v2.28.32) drops the socket on a vsn 2.0.0 binary broadcast";
+
+/** The base URL supabase-js wants: the card's api_url (the gateway in front of the official
+ * engine presents its tenant Host, so 127.0.0.1 works for both engines). */
+export function clientUrl(apiUrl: string | null, port: number): string {
+  return apiUrl ?? `http://127.0.0.1:${port}`;
 }
 
 export interface SnippetInput {
@@ -299,6 +290,8 @@ export interface SnippetInput {
   request: TesterChannelRequest;
   /** The JWT of the channel's identity when it is not the anon key. */
   token: string | null;
+  /** The project's engine (the official one is joined with vsn 1.0.0). */
+  engine?: RealtimeEngine;
 }
 
 const js = (v: unknown) => JSON.stringify(v);
@@ -318,7 +311,12 @@ export function snippet(s: SnippetInput): string {
   const r = s.request;
   const lines: string[] = [];
   lines.push(`import { createClient } from "@supabase/supabase-js";`, "");
-  lines.push(`const supabase = createClient(${js(s.url)}, ${js(s.anonKey)});`);
+  if (s.engine === "supabase") {
+    lines.push(`// vsn 1.0.0: ${OFFICIAL_VSN_WHY}.`);
+    lines.push(`const supabase = createClient(${js(s.url)}, ${js(s.anonKey)}, { realtime: { vsn: "1.0.0" } });`);
+  } else {
+    lines.push(`const supabase = createClient(${js(s.url)}, ${js(s.anonKey)});`);
+  }
   if (s.token && s.token !== s.anonKey) {
     lines.push(`// Connect as ${r.role}${r.claims && Object.keys(r.claims).length ? " with " + JSON.stringify(r.claims) : ""}:`);
     lines.push(`supabase.realtime.setAuth(${js(s.token)});`);
@@ -332,7 +330,7 @@ export function snippet(s: SnippetInput): string {
   lines.push(`  .on("broadcast", { event: "*" }, (msg) => console.log("broadcast", msg))`);
   lines.push(`  .on("presence", { event: "sync" }, () => console.log("presence", channel.presenceState()))`);
   lines.push(`  .subscribe((status, err) => console.log(status, err ?? ""));`);
-  if (r.vsn !== "1.0.0") lines.push("", `// The tester joined with vsn ${r.vsn}; supabase-js picks its own serializer.`);
+  if (r.vsn !== "1.0.0" && s.engine !== "supabase") lines.push("", `// The tester joined with vsn ${r.vsn}; supabase-js picks its own serializer.`);
   return lines.join("\n") + "\n";
 }
 

@@ -28,6 +28,8 @@ class ProjectsStore {
   error = $state<CommandError | null>(null);
   ops = $state<Record<string, Operation>>({});
   stats = $state<Record<string, ServiceStats[]>>({});
+  /** A start refused because the project's data volume is gone or foreign: the app asks. */
+  dataProblem = $state<{ name: string; error: CommandError } | null>(null);
   private eventsId: number | null = null;
   private eventListeners = new Set<(e: StatusEvent) => void>();
   private pending = new Map<string, ReturnType<typeof setTimeout>>();
@@ -127,17 +129,23 @@ class ProjectsStore {
   }
 
   /** Start, stop or restart a project from its card. */
-  async act(name: string, action: "start" | "stop" | "restart"): Promise<void> {
+  async act(name: string, action: "start" | "stop" | "restart", opts: { recreateEmpty?: boolean } = {}): Promise<void> {
     if (this.ops[name]) return;
     const onProgress = this.track(name, action);
     try {
-      const fn = action === "start" ? api.startProject : action === "stop" ? api.stopProject : api.restartProject;
-      const card = await fn(name, onProgress);
+      const card =
+        action === "start"
+          ? await api.startProject(name, onProgress, opts.recreateEmpty ?? false)
+          : action === "stop"
+            ? await api.stopProject(name, onProgress)
+            : await api.restartProject(name, onProgress);
       this.upsert(card);
-      toasts.show(`${name}: ${action === "stop" ? "stopped" : action === "start" ? "started" : "restarted"}`);
+      toasts.show(`${name}: ${action === "stop" ? "stopped" : action === "start" ? (opts.recreateEmpty ? "started with an empty database" : "started") : "restarted"}`);
     } catch (e) {
       const err = asCommandError(e);
-      toasts.error(err, `${action} ${name}: `);
+      // Never an empty database in place of lost data without asking: the dialog offers the choice.
+      if (err.kind === "volume_missing" || err.kind === "volume_foreign") this.dataProblem = { name, error: err };
+      else toasts.error(err, `${action} ${name}: `);
       if (err.kind === "docker_unavailable") docker.suspect();
       void this.refreshOne(name);
     } finally {

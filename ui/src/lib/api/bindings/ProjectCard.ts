@@ -21,7 +21,17 @@ realtime_url: string | null,
 /**
  * The remote target it runs on (None: the local Docker engine).
  */
-target: string | null, keys: ApiKeys, 
+target: string | null, 
+/**
+ * `http://127.0.0.1:<REALTIME_PORT>`: the URL supabase-js's `createClient(api_url,
+ * anon_key)` takes (Realtime at `/realtime/v1/...`; the APIs a project lacks answer 501).
+ */
+api_url: string | null, 
+/**
+ * How to connect an app (env lines and a supabase-js quickstart): the same block in
+ * `supalove show`, on the app's card and on its Done screen. Holds the anon key.
+ */
+connect: string, keys: ApiKeys, 
 /**
  * The Realtime server of the stack.
  */
