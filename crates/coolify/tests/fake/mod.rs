@@ -141,9 +141,40 @@ pub struct FService {
     pub env_at_start: Vec<BTreeMap<String, String>>,
 }
 
+/// What a backed fake hands its backing (a real engine standing in for Coolify's server) on
+/// each lifecycle call, while it holds its state: the backing must not block.
+pub enum Lifecycle {
+    /// A start or restart: the compose as Coolify stored it, its `.env` and `content:` files.
+    Start {
+        uuid: String,
+        compose: String,
+        env: BTreeMap<String, String>,
+        files: Vec<(String, String, String)>,
+    },
+    Stop {
+        uuid: String,
+    },
+    Delete {
+        uuid: String,
+        volumes: bool,
+    },
+}
+
+/// A backing: when set, containers' statuses come from it instead of the poll counter.
+#[derive(Clone)]
+pub struct Backing(pub Arc<dyn Fn(Lifecycle) + Send + Sync>);
+
+impl std::fmt::Debug for Backing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Backing")
+    }
+}
+
 /// The fake's whole state.
 #[derive(Debug, Default)]
 pub struct State {
+    /// Runs started stacks for real (tests with a Docker engine); None: statuses are simulated.
+    pub backing: Option<Backing>,
     pub knobs: Knobs,
     pub server_uuid: String,
     pub server_ip: String,

@@ -7,6 +7,16 @@ use serde_json::{json, Value};
 use super::openapi::{OpenApi, ResponseBody, Route};
 use super::*;
 
+/// What a start hands the backing.
+fn started(svc: &FService) -> Lifecycle {
+    Lifecycle::Start {
+        uuid: svc.uuid.clone(),
+        compose: svc.compose.clone(),
+        env: svc.env_at_start.last().cloned().unwrap_or_default(),
+        files: svc.files.clone(),
+    }
+}
+
 /// The ability a route needs (coolify@routes/api.php).
 pub(super) fn ability(method: &Method, template: &str) -> &'static str {
     if template.ends_with("/start")
@@ -235,7 +245,9 @@ pub(super) fn serve(
             let Some(svc) = st.services.get_mut(&uuid) else {
                 return message(404, "Service not found.");
             };
-            advance(svc, &st.knobs.clone());
+            if st.backing.is_none() {
+                advance(svc, &st.knobs.clone());
+            }
             let svc = st.services[&uuid].clone();
             json_answer(200, service_json(st, &svc))
         }
@@ -246,10 +258,17 @@ pub(super) fn serve(
                 return message(404, "Service not found.");
             };
             // Coolify's default deletes volumes: only an explicit false keeps them.
-            if q("delete_volumes").as_deref() != Some("false") {
+            let volumes = q("delete_volumes").as_deref() != Some("false");
+            if volumes {
                 for v in &svc.volume_names {
                     st.volumes.remove(v);
                 }
+            }
+            if let Some(b) = &st.backing {
+                (b.0)(Lifecycle::Delete {
+                    uuid: svc.uuid.clone(),
+                    volumes,
+                });
             }
             message(200, "Service deletion request queued.")
         }
@@ -348,8 +367,12 @@ pub(super) fn serve(
                 return message(400, "Service is already running.");
             }
             begin_start(svc);
+            let started = started(svc);
             let vols = svc.volume_names.clone();
             st.volumes.extend(vols);
+            if let Some(b) = &st.backing {
+                (b.0)(started);
+            }
             message(200, "Service starting request queued.")
         }
         ("POST", "/services/{uuid}/stop") => {
@@ -363,6 +386,10 @@ pub(super) fn serve(
             for s in &mut svc.subs {
                 s.status = "exited".into();
             }
+            let uuid = svc.uuid.clone();
+            if let Some(b) = &st.backing {
+                (b.0)(Lifecycle::Stop { uuid });
+            }
             message(200, "Service stopping request queued.")
         }
         ("POST", "/services/{uuid}/restart") => {
@@ -370,8 +397,12 @@ pub(super) fn serve(
                 return message(404, "Service not found.");
             };
             begin_start(svc);
+            let started = started(svc);
             let vols = svc.volume_names.clone();
             st.volumes.extend(vols);
+            if let Some(b) = &st.backing {
+                (b.0)(started);
+            }
             message(200, "Service restaring request queued.")
         }
         ("GET", "/services/{uuid}/logs") => {
