@@ -92,6 +92,8 @@ test("create a project by clicking; the timeline reaches ready", async () => {
 
 test("the card shows status, db_url and realtime_url", async () => {
   await waitStatus("healthy");
+  assert.match((await texts(`db-url-${name}`))[0], /^postgresql:\/\/app:•+@127\.0\.0\.1:\d+\/app$/, "password masked");
+  await (await el(`reveal-db-url-${name}`)).click();
   const dbUrl = await texts(`db-url-${name}`);
   assert.match(dbUrl[0], /^postgresql:\/\/app:[0-9a-f]+@127\.0\.0\.1:\d+\/app$/);
   assert.match((await texts(`realtime-url-${name}`))[0], /^ws:\/\/127\.0\.0\.1:\d+\/socket$/);

@@ -61,7 +61,13 @@ describe("supalove UI with a mocked backend (mocked IPC)", () => {
 
   it("shows the card with db_url, realtime_url, masked keys, ports and stats", async () => {
     await page.waitForSelector(tid("card-my-app"));
-    assert.match(await page.textContent(tid("db-url-my-app")), /^postgresql:\/\/app:.*@127\.0\.0\.1:54320\/app$/);
+    assert.match(await page.textContent(tid("db-url-my-app")), /^postgresql:\/\/app:•+@127\.0\.0\.1:54320\/app$/, "password masked");
+    await page.click(tid("copy-db-url-my-app"));
+    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    assert.match(copied, /^postgresql:\/\/app:[^•@]+@127\.0\.0\.1:54320\/app$/, "copy takes the whole URL");
+    await page.click(tid("reveal-db-url-my-app"));
+    assert.equal(await page.textContent(tid("db-url-my-app")), copied);
+    await page.click(tid("reveal-db-url-my-app"));
     assert.equal(await page.textContent(tid("realtime-url-my-app")), "ws://127.0.0.1:8000/socket");
     assert.equal(await page.textContent(tid("api-url-my-app")), "http://127.0.0.1:8000");
     await page.click(tid("copy-connect-my-app"));
@@ -306,9 +312,14 @@ describe("supalove UI with a mocked backend (mocked IPC)", () => {
     await page.click(tid("action-stop-my-app"));
     await page.waitForSelector(tid("docker-banner"), { timeout: 5000 });
     assert.match(await page.textContent(tid("docker-tried")), /unix:\/\/\/var\/run\/docker\.sock/);
+    // While Docker is away the card does not claim Healthy: unknown, with what was last seen.
+    await page.waitForSelector(`${tid("status-my-app")}[data-status="unknown"]`);
+    assert.match(await page.textContent(tid("last-seen-my-app")), /Docker is not reachable: last seen healthy at \d/);
+    assert.doesNotMatch(await page.textContent(tid("card-my-app")), /healthy\s+\d/, "no service claims healthy with live stats");
     await shot(page, "13-docker-banner.png");
     await page.evaluate(() => window.__mock.setDocker(true));
     await page.waitForSelector(tid("docker-banner"), { state: "detached", timeout: 5000 });
+    await page.waitForSelector(`${tid("status-my-app")}[data-status="healthy"]`);
   });
 
   it("raised no page errors", () => {

@@ -41,9 +41,20 @@ class ProjectsStore {
     return this.cards.find((c) => c.name === name);
   }
 
+  /** When each card was last read from Docker (ms since the epoch): shown while Docker is away. */
+  seenAt = $state<Record<string, number>>({});
+
+  private markSeen(names: string[]): void {
+    const now = Date.now();
+    const next = { ...this.seenAt };
+    for (const n of names) next[n] = now;
+    this.seenAt = next;
+  }
+
   async refresh(): Promise<void> {
     try {
       this.cards = await api.listProjects();
+      this.markSeen(this.cards.map((c) => c.name));
       this.error = null;
     } catch (e) {
       this.error = asCommandError(e);
@@ -68,6 +79,7 @@ class ProjectsStore {
 
   upsert(card: ProjectCard): void {
     this.removed.delete(card.name);
+    this.markSeen([card.name]);
     const i = this.cards.findIndex((c) => c.name === card.name);
     if (i < 0) this.cards = [...this.cards, card];
     else {
