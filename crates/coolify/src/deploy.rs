@@ -39,13 +39,13 @@ impl CoolifyProvisioner {
                 retry_after: None,
             });
         }
-        let mut d = self.store.get(project_id)?.unwrap_or_default();
+        let mut d = self.load(project_id).await?.unwrap_or_default();
         d.base_url = self.client.base().to_string();
         let server = self.pick_server(d.server_uuid.as_deref()).await?;
         d.server_uuid = Some(server.uuid.clone());
         let project = self.ensure_project(&mut d).await?;
         self.ensure_environment(&project, &mut d).await?;
-        self.store.put(project_id, &d)?;
+        self.save(project_id, &d).await?;
 
         let url = domain::realtime_url_for(project_id, &server, d.domain.as_deref());
         let official = stack
@@ -116,7 +116,7 @@ impl CoolifyProvisioner {
                     .await?;
                 d.service_uuid = Some(created.uuid.clone());
                 // Kept at once: a rerun after any later failure updates this one service.
-                self.store.put(project_id, &d)?;
+                self.save(project_id, &d).await?;
                 created.uuid
             }
         };
@@ -136,7 +136,7 @@ impl CoolifyProvisioner {
             .find(|a| a.name == "realtime")
             .and_then(|a| a.fqdn.as_deref())
             .and_then(domain::socket_url);
-        self.store.put(project_id, &d)?;
+        self.save(project_id, &d).await?;
         progress(Progress::new(
             "project",
             Stage::Ready,

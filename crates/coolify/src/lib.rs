@@ -183,6 +183,46 @@ impl CoolifyProvisioner {
         )
     }
 
+    /// The deployment of `project_id`, read off the async runtime (the store may be a file).
+    async fn load(&self, project_id: &str) -> Result<Option<Deployment>> {
+        let id = project_id.to_string();
+        self.blocking(move |s| s.get(&id)).await
+    }
+
+    /// Stores the deployment of `project_id`, off the async runtime.
+    async fn save(&self, project_id: &str, d: &Deployment) -> Result<()> {
+        let (id, d) = (project_id.to_string(), d.clone());
+        self.blocking(move |s| s.put(&id, &d)).await
+    }
+
+    /// Forgets the deployment of `project_id`, off the async runtime.
+    async fn forget(&self, project_id: &str) -> Result<()> {
+        let id = project_id.to_string();
+        self.blocking(move |s| s.delete(&id)).await
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn DeploymentStore) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || f(store.as_ref()))
+            .await
+            .map_err(|e| Error::Io {
+                context: "a background task failed".into(),
+                source: std::io::Error::other(e.to_string()),
+            })?
+    }
+
+    /// The project's service uuid (async callers: read off the runtime).
+    async fn uuid_of(&self, project_id: &str) -> Result<String> {
+        self.load(project_id)
+            .await?
+            .and_then(|d| d.service_uuid)
+            .ok_or_else(|| Error::NotFound(project_id.to_string()))
+    }
+
+    /// The project's service uuid, for the synchronous stream constructors.
     fn service_uuid(&self, project_id: &str) -> Result<String> {
         self.store
             .get(project_id)?
@@ -231,7 +271,7 @@ impl Provisioner for CoolifyProvisioner {
     }
 
     async fn start(&self, project_id: &str, progress: ProgressSink<'_>) -> Result<()> {
-        let uuid = self.service_uuid(project_id)?;
+        let uuid = self.uuid_of(project_id).await?;
         let svc = self.existing_service(project_id, &uuid).await?;
         if svc
             .containers()
@@ -260,7 +300,7 @@ impl Provisioner for CoolifyProvisioner {
     }
 
     async fn stop(&self, project_id: &str, progress: ProgressSink<'_>) -> Result<()> {
-        let uuid = self.service_uuid(project_id)?;
+        let uuid = self.uuid_of(project_id).await?;
         progress(Progress::new(
             "project",
             Stage::Stopping,
@@ -284,7 +324,7 @@ impl Provisioner for CoolifyProvisioner {
     }
 
     async fn resources(&self, project_id: &str) -> Result<ProjectResources> {
-        let Some(uuid) = self.store.get(project_id)?.and_then(|d| d.service_uuid) else {
+        let Some(uuid) = self.load(project_id).await?.and_then(|d| d.service_uuid) else {
             return Ok(ProjectResources::default());
         };
         let Some(svc) = self.client.service(&uuid).await? else {
@@ -306,8 +346,8 @@ impl Provisioner for CoolifyProvisioner {
         volumes: bool,
         progress: ProgressSink<'_>,
     ) -> Result<RemoveReport> {
-        let Some(uuid) = self.store.get(project_id)?.and_then(|d| d.service_uuid) else {
-            self.store.delete(project_id)?;
+        let Some(uuid) = self.load(project_id).await?.and_then(|d| d.service_uuid) else {
+            self.forget(project_id).await?;
             return Ok(RemoveReport::default());
         };
         let resources = self.resources(project_id).await?;
@@ -327,7 +367,7 @@ impl Provisioner for CoolifyProvisioner {
             }) => {}
             Err(e) => return Err(e),
         }
-        self.store.delete(project_id)?;
+        self.forget(project_id).await?;
         progress(Progress::new(
             "project",
             Stage::Removed,
@@ -348,7 +388,7 @@ impl Provisioner for CoolifyProvisioner {
     }
 
     async fn status(&self, project_id: &str) -> Result<Vec<ServiceStatus>> {
-        let Some(uuid) = self.store.get(project_id)?.and_then(|d| d.service_uuid) else {
+        let Some(uuid) = self.load(project_id).await?.and_then(|d| d.service_uuid) else {
             return Ok(vec![]);
         };
         let Some(svc) = self.client.service(&uuid).await? else {
@@ -358,11 +398,11 @@ impl Provisioner for CoolifyProvisioner {
     }
 
     async fn discover(&self) -> Result<Vec<String>> {
-        self.store.ids()
+        self.blocking(|s| s.ids()).await
     }
 
     async fn realtime_url(&self, project_id: &str) -> Result<Option<String>> {
-        Ok(self.store.get(project_id)?.and_then(|d| d.realtime_url))
+        Ok(self.load(project_id).await?.and_then(|d| d.realtime_url))
     }
 
     fn logs(

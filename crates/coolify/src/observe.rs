@@ -98,7 +98,7 @@ pub(crate) fn events(
                 }
                 let ids = match &only {
                     Some(id) => vec![id.clone()],
-                    None => match store.ids() {
+                    None => match blocking_read(&store, |s| s.ids()).await {
                         Ok(ids) => ids,
                         Err(e) => return Some((Err(e), (queue, seen, false))),
                     },
@@ -108,8 +108,9 @@ pub(crate) fn events(
                     .map(|d| d.as_secs() as i64)
                     .unwrap_or(0);
                 for id in ids {
-                    let Ok(Some(uuid)) = store.get(&id).map(|d| d.and_then(|d| d.service_uuid))
-                    else {
+                    let key = id.clone();
+                    let found = blocking_read(&store, move |s| s.get(&key)).await;
+                    let Ok(Some(uuid)) = found.map(|d| d.and_then(|d| d.service_uuid)) else {
                         continue;
                     };
                     let svc = match client.service(&uuid).await {
@@ -147,6 +148,22 @@ pub(crate) fn events(
         }
     })
     .boxed()
+}
+
+/// A store read off the async runtime.
+async fn blocking_read<T: Send + 'static>(
+    store: &Arc<dyn crate::DeploymentStore>,
+    f: impl FnOnce(&dyn crate::DeploymentStore) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let store = Arc::clone(store);
+    tokio::task::spawn_blocking(move || f(store.as_ref()))
+        .await
+        .unwrap_or_else(|e| {
+            Err(supalove_core::Error::Io {
+                context: "a background task failed".into(),
+                source: std::io::Error::other(e.to_string()),
+            })
+        })
 }
 
 /// What a polled log view has seen and not yet handed out.
