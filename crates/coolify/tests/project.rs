@@ -173,6 +173,11 @@ async fn new_show_stop_start_rm_on_a_coolify_target_against_fake_coolify() {
         Some("wss://realtime-dev.shop.apps.example.test/socket")
     );
     assert_eq!(card.db_image, "postgres:17", "an image the server can pull");
+    assert_eq!(
+        card.api_url.as_deref(),
+        Some("https://realtime-dev.shop.apps.example.test"),
+        "supabase-js's base: the native engine serves /realtime/v1 itself"
+    );
 
     // The registry remembers target and uuids, and holds no secret.
     let registry = std::fs::read_to_string(home.path().join("projects.json")).unwrap();

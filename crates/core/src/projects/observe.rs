@@ -135,13 +135,16 @@ impl<P: Provisioner> Supalove<P> {
             realtime_url: remote_url
                 .clone()
                 .or_else(|| has_realtime.then(|| card::realtime_url(record.ports.realtime))),
-            // supabase-js's base on a remote target: the public host (https for wss).
+            // supabase-js's base on a remote target: the public host (https for wss). Only
+            // the native engine serves `/realtime/v1/...` itself; the official one needs the
+            // local gateway, which Coolify renders do not have.
             api_url: match &remote_url {
-                Some(u) => Some(
-                    u.trim_end_matches("/socket")
-                        .replacen("wss://", "https://", 1)
-                        .replacen("ws://", "http://", 1),
-                ),
+                Some(u) => (record.realtime_engine == crate::registry::RealtimeEngine::Native)
+                    .then(|| {
+                        u.trim_end_matches("/socket")
+                            .replacen("wss://", "https://", 1)
+                            .replacen("ws://", "http://", 1)
+                    }),
                 None => has_realtime.then(|| card::api_url(record.ports.realtime)),
             },
             connect: String::new(),
