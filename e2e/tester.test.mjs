@@ -1,7 +1,8 @@
 // The subscription tester in the real app window (tauri-driver + WebKitWebDriver, Xvfb) against
 // a real project: a table made with the app's SQL helper, the doctor naming the table missing
 // from the publication and fixing it, anon and service_role channels on an RLS table (each sees
-// exactly what its role may), latency, broadcast between two channels, presence join and leave.
+// exactly what its role may), latency, broadcast between two channels, presence join and leave,
+// and a subscription the server refuses (its reason shown on the channel).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -132,4 +133,23 @@ test("presence: members join and leave live", async () => {
   await (await el("channel-1-untrack")).click();
   await until(async () => !(await texts("channel-0-member")).some((t) => t.includes("svc")), "channel 1 sees the member leave");
   await shot(s.browser, "t07-presence-leave");
+});
+
+test("a subscription the server refuses shows the server's reason on the channel", async () => {
+  // Channels 0 and 1 are the earlier tests'; this one is the third.
+  await (await el("add-channel")).click();
+  const i = 2;
+  await (await el(`channel-${i}`)).waitForDisplayed({ timeout: 10_000 });
+  await configure(i, "service_role");
+  await select(`channel-${i}-filter-col`, "id");
+  await select(`channel-${i}-filter-op`, "eq");
+  await setText(`channel-${i}-filter-value`, "abc");
+  assert.equal((await texts(`channel-${i}-filter-string`))[0], "id=eq.abc");
+  await (await el(`channel-${i}-connect`)).click();
+  await until(
+    async () => (await texts(`channel-${i}-error`)).some((t) => /invalid filter value `abc` for column id/.test(t)),
+    "the channel shows the server's refusal",
+  );
+  assert.notEqual(await attr(`channel-${i}-status`, "data-status"), "subscribed");
+  await shot(s.browser, "t08-refused-filter");
 });

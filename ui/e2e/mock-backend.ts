@@ -583,7 +583,7 @@ async function handle(cmd: CommandName, a: Record<string, unknown>): Promise<unk
         networks: [`project_${c.id}`],
         volumes_removed: a.volumes ? vols : [],
         volumes_kept: a.volumes ? [] : vols,
-        backup: null,
+        backup: cmd === "remove_project" && a.volumes && !a.skipBackup ? `/root/.local/share/supalove/backups/${name}-mock.sql` : null,
       };
       if (cmd === "remove_project") {
         const ch = a.onProgress as Chan;

@@ -227,10 +227,22 @@ describe("supalove UI with a mocked backend (mocked IPC)", () => {
     assert.match(await page.textContent(tid("kept-list")), /_db_data/);
     assert.match(await page.textContent(tid("removal-plan")), /project_broken-\w+_realtime/);
     await shot(page, "10-delete-dialog.png");
+    // Deleting the data offers (and defaults to) a backup first; unticking it is deliberate.
+    assert.equal(await page.isVisible(tid("delete-backup-first")), false);
+    await page.check(tid("delete-data"));
+    await page.waitForSelector(tid("delete-backup-first"));
+    assert.equal(await page.isChecked(tid("delete-backup-first")), true);
+    assert.match(await page.textContent(tid("kept-list")), /a dump of the database/);
+    await page.uncheck(tid("delete-backup-first"));
+    assert.doesNotMatch(await page.textContent(tid("kept-list")), /a dump of the database/);
+    await page.check(tid("delete-backup-first"));
+    await page.uncheck(tid("delete-data"));
+    await page.waitForSelector(tid("removal-plan"));
     await page.click(tid("confirm-delete"));
     await page.waitForSelector(tid("card-broken"), { state: "detached" });
     const args = await page.evaluate(() => window.__mock.calls("remove_project").at(-1));
     assert.equal(args.volumes, false);
+    assert.equal(args.skipBackup, false);
   });
 
   it("opens the command palette with Ctrl+K and runs an action", async () => {

@@ -338,6 +338,13 @@ impl Error {
                     format!("nothing was started. Move {volume} away (it holds another database), then POST /v1/projects/{project}/start?recreate_empty=true")
                 }
             }
+            Error::BackupFailed { .. } => {
+                if app {
+                    "start the project so its database can be dumped first, or untick \"Back up the database first\" in the delete dialog to delete without a backup".into()
+                } else {
+                    "start the project so its database can be dumped first, or send `skip_backup=true` to delete without a backup".into()
+                }
+            }
             Error::NoFreePorts { .. } if app => {
                 "change the port bases in Settings, or delete unused projects".into()
             }

@@ -68,8 +68,9 @@ export const api = {
     call("restart_project", { name, onProgress: channel(onProgress) }),
   removalPlan: (name: string, volumes: boolean) =>
     call("removal_plan", { name, volumes }),
-  removeProject: (name: string, volumes: boolean, onProgress: ProgressHandler) =>
-    call("remove_project", { name, volumes, onProgress: channel(onProgress) }),
+  /** With `volumes`, a database holding data is dumped first unless `skipBackup`. */
+  removeProject: (name: string, volumes: boolean, onProgress: ProgressHandler, skipBackup = false) =>
+    call("remove_project", { name, volumes, skipBackup, onProgress: channel(onProgress) }),
   /** pg_dump of the project's database into the app-data dir's backups folder. */
   backupProject: (name: string, onProgress: ProgressHandler) =>
     call("backup_project", { name, onProgress: channel(onProgress) }),

@@ -165,16 +165,17 @@ class ProjectsStore {
     }
   }
 
-  async remove(name: string, volumes: boolean): Promise<RemoveReport | null> {
+  async remove(name: string, volumes: boolean, skipBackup = false): Promise<RemoveReport | null> {
     const onProgress = this.track(name, "remove");
     this.removed.add(name);
     try {
-      const report = await api.removeProject(name, volumes, onProgress);
+      const report = await api.removeProject(name, volumes, onProgress, skipBackup);
       this.cards = this.cards.filter((c) => c.name !== name);
       dropTester(name);
       const { [name]: _, ...rest } = this.stats;
       this.stats = rest;
-      toasts.show(`${name} deleted${volumes ? " with its data" : "; data volumes kept"}`);
+      const backup = report.backup ? `; backup in ${report.backup}` : "";
+      toasts.show(`${name} deleted${volumes ? ` with its data${backup}` : "; data volumes kept"}`);
       return report;
     } catch (e) {
       toasts.error(asCommandError(e), `delete ${name}: `);
