@@ -69,6 +69,7 @@ pub async fn create_project(
             allow_privileged: false,
         },
         engine: request.engine,
+        remote: None,
     };
     state
         .call(|app| async move { app.create(req, &sink(&on_progress)).await })

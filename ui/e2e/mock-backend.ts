@@ -95,6 +95,7 @@ function makeCard(name: string, req?: CreateProjectRequest): ProjectCard {
     ports: { offset, db, realtime: rt },
     db_url: `postgresql://app:s3cr3t-${name}@127.0.0.1:${db}/app`,
     realtime_url: `ws://127.0.0.1:${rt}/socket`,
+    target: null,
     api_url: `http://127.0.0.1:${rt}`,
     connect: `SUPABASE_URL=http://127.0.0.1:${rt}\nSUPABASE_ANON_KEY=${JWT("anon")}\nREALTIME_URL=ws://127.0.0.1:${rt}/socket`,
     keys: { anon: JWT("anon"), service_role: JWT("service_role"), expires_at: 2111111111 },

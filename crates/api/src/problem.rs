@@ -85,7 +85,10 @@ pub fn status_of(e: &Error) -> StatusCode {
         | Error::KeyringUnavailable(_)
         | Error::ImageMissing { .. }
         | Error::NotReady { .. } => StatusCode::SERVICE_UNAVAILABLE,
-        Error::Docker(_) | Error::Realtime(_) | Error::Database(_) => StatusCode::BAD_GATEWAY,
+        Error::Docker(_) | Error::Realtime(_) | Error::Database(_) | Error::Target { .. } => {
+            StatusCode::BAD_GATEWAY
+        }
+        Error::Unsupported { .. } => StatusCode::NOT_IMPLEMENTED,
         Error::Template(_) | Error::Registry { .. } | Error::Io { .. } => {
             StatusCode::INTERNAL_SERVER_ERROR
         }

@@ -104,6 +104,19 @@ pub struct CreateBody {
     /// `REALTIME_PORT` on 127.0.0.1 (default: a free one).
     #[schema(minimum = 1024, maximum = 65535)]
     pub realtime_port: Option<u16>,
+    /// Deploy to this remote target (a Coolify instance added with `supalove target add`)
+    /// instead of the local Docker engine.
+    #[schema(example = "prod")]
+    pub target: Option<String>,
+    /// With `target`: the server (uuid) on the target (default: the target's, else the first
+    /// usable one).
+    pub server: Option<String>,
+    /// With `target`: the public host of the project's Realtime; for the official engine it
+    /// must start with `realtime-dev.`.
+    pub domain: Option<String>,
+    /// With `target`: the Realtime image the target's server pulls (required for the native
+    /// engine, whose image is built locally).
+    pub realtime_image: Option<String>,
 }
 
 /// How `POST /v1/projects` answers.
@@ -276,6 +289,23 @@ pub async fn create<P: Provisioner + Clone + 'static>(
             allow_privileged: false,
         },
         engine: b.engine,
+        remote: match b.target.clone() {
+            Some(target) => Some(supalove_core::projects::RemoteRequest {
+                target,
+                server: b.server.clone(),
+                domain: b.domain.clone(),
+                realtime_image: b.realtime_image.clone(),
+            }),
+            None => {
+                if b.server.is_some() || b.domain.is_some() || b.realtime_image.is_some() {
+                    return Err(Error::InvalidRequest(
+                        "`server`, `domain` and `realtime_image` need `target`".into(),
+                    )
+                    .into());
+                }
+                None
+            }
+        },
     };
     let (tx, mut rx) = mpsc::unbounded_channel::<Progress>();
     let app = Arc::clone(&st.app);

@@ -2,8 +2,6 @@
 
 use serde_json::{json, Value};
 use supalove_core::subscription::{ChangeBinding, SubscribeRequest};
-use supalove_core::Supalove;
-use supalove_docker::LocalDocker;
 
 /// The flags of `supalove listen`.
 #[derive(clap::Args)]
@@ -52,7 +50,7 @@ pub struct ListenOptions {
 
 /// Subscribes and prints until interrupted (or `count` events). A subscription the server
 /// refuses (bad filter, missing table or column, unknown role) ends with its reason.
-pub async fn run(app: &Supalove<LocalDocker>, name: &str, o: ListenOptions) -> anyhow::Result<()> {
+pub async fn run(app: &crate::targets::App, name: &str, o: ListenOptions) -> anyhow::Result<()> {
     let event = o.event.to_uppercase();
     if !["*", "INSERT", "UPDATE", "DELETE"].contains(&event.as_str()) {
         anyhow::bail!(

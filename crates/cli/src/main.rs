@@ -2,6 +2,7 @@
 
 mod listen;
 mod output;
+mod targets;
 mod timeline;
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -13,8 +14,7 @@ use futures_util::StreamExt;
 use supalove_core::ports::PortRequest;
 use supalove_core::projects::WatchEvent;
 use supalove_core::provisioner::{LogOptions, Progress};
-use supalove_core::{CreateProject, Error, RemoveOptions, Supalove};
-use supalove_docker::LocalDocker;
+use supalove_core::{CreateProject, Error, RemoveOptions};
 use timeline::Timeline;
 
 #[derive(Parser)]
@@ -47,6 +47,20 @@ enum Command {
         /// Allow --db-port / --realtime-port below 1024 (as root only)
         #[arg(long)]
         allow_privileged_ports: bool,
+        /// Deploy to this target (`supalove target list`) instead of the local Docker engine
+        #[arg(long)]
+        target: Option<String>,
+        /// With --target: the server (uuid) to deploy to
+        #[arg(long, requires = "target")]
+        server: Option<String>,
+        /// With --target: Realtime's public host; for the official engine it must start with
+        /// `realtime-dev.` (its tenant), e.g. realtime-dev.shop.example.com
+        #[arg(long, requires = "target")]
+        domain: Option<String>,
+        /// With --target: the Realtime image the server pulls (the native engine's image is
+        /// built locally: push it to a registry first)
+        #[arg(long, requires = "target")]
+        realtime_image: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -138,6 +152,10 @@ enum Command {
     Export {
         name: String,
         dir: PathBuf,
+        /// `coolify`: write what a Coolify deployment sends instead (init files inline, no
+        /// container names, the variables set through its API in .env)
+        #[arg(long)]
+        target: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -209,6 +227,11 @@ enum Command {
         #[command(subcommand)]
         command: ApiCommand,
     },
+    /// Where projects run besides local Docker: Coolify instances
+    Target {
+        #[command(subcommand)]
+        command: targets::TargetCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -274,8 +297,8 @@ fn report_error(e: &anyhow::Error) {
     }
 }
 
-async fn app() -> anyhow::Result<Supalove<LocalDocker>> {
-    Ok(supalove_docker::open()?)
+async fn app() -> anyhow::Result<targets::App> {
+    targets::open().await
 }
 
 fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
@@ -291,6 +314,10 @@ async fn run(command: Command) -> anyhow::Result<()> {
             realtime_port,
             engine,
             allow_privileged_ports,
+            target,
+            server,
+            domain,
+            realtime_image,
             json,
         } => {
             let engine = engine
@@ -308,6 +335,12 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     allow_privileged: allow_privileged_ports,
                 },
                 engine,
+                remote: target.map(|target| supalove_core::projects::RemoteRequest {
+                    target,
+                    server,
+                    domain,
+                    realtime_image,
+                }),
             };
             let result = app.create(req, &sink).await;
             tl.finish();
@@ -471,8 +504,18 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Export { name, dir, json } => {
-            let report = app().await?.export(&name, &dir).await?;
+        Command::Export {
+            name,
+            dir,
+            target,
+            json,
+        } => {
+            let app = app().await?;
+            let coolify = target.as_deref() == Some("coolify");
+            let report = match &target {
+                Some(t) => app.export_for(&name, &dir, t).await?,
+                None => app.export(&name, &dir).await?,
+            };
             if json {
                 print_json(&report)?;
             } else {
@@ -484,10 +527,14 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 for f in &report.files {
                     println!("wrote {}", f.display());
                 }
-                println!(
-                    "run it with: docker-compose -f {} up -d",
-                    report.compose_file.display()
-                );
+                if coolify {
+                    println!("this is what `supalove new --target` sends: the compose (base64) to POST /api/v1/services, the .env through PATCH .../envs/bulk");
+                } else {
+                    println!(
+                        "run it with: docker-compose -f {} up -d",
+                        report.compose_file.display()
+                    );
+                }
             }
         }
         Command::Listen { name, options } => {
@@ -625,6 +672,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Serve { port, allow_origin } => {
             serve(port, allow_origin).await?;
         }
+        Command::Target { command } => targets::run(command).await?,
         Command::Api { command } => match command {
             ApiCommand::Token { rotate } => {
                 let app = app().await?;

@@ -34,6 +34,11 @@ pub fn status_word(s: ProjectStatus) -> &'static str {
 pub fn card(c: &ProjectCard) -> String {
     let mut out = format!("{}  ({})\n", c.name, status_word(c.status));
     let row = |out: &mut String, k: &str, v: &str| out.push_str(&format!("  {k:<14}{v}\n"));
+    row(
+        &mut out,
+        "target",
+        c.target.as_deref().unwrap_or("local (Docker)"),
+    );
     row(&mut out, "db_url", &c.db_url);
     if let Some(u) = &c.api_url {
         row(&mut out, "api_url", u);
@@ -49,11 +54,15 @@ pub fn card(c: &ProjectCard) -> String {
             ),
         ),
     }
+    let reach = match &c.target {
+        None => "127.0.0.1 only".to_string(),
+        Some(t) => format!("127.0.0.1 of {t}'s server: reach them with `ssh -L`"),
+    };
     row(
         &mut out,
         "ports",
         &format!(
-            "db {} · realtime {} (127.0.0.1 only)",
+            "db {} · realtime {} ({reach})",
             c.ports.db, c.ports.realtime
         ),
     );
@@ -89,18 +98,19 @@ pub fn list(cards: &[ProjectCard]) -> String {
         return "No projects yet. Create one with `supalove new <name>`.\n".into();
     }
     let mut out = format!(
-        "{:<20} {:<12} {:<8} {:<9} {}\n",
-        "NAME", "STATUS", "DB", "REALTIME", "CREATED"
+        "{:<20} {:<12} {:<8} {:<9} {:<10} {}\n",
+        "NAME", "STATUS", "DB", "REALTIME", "CREATED", "TARGET"
     );
     for c in cards {
         let status = format!("{:?}", c.status).to_lowercase();
         out.push_str(&format!(
-            "{:<20} {:<12} {:<8} {:<9} {}\n",
+            "{:<20} {:<12} {:<8} {:<9} {:<10} {}\n",
             c.name,
             status,
             c.ports.db,
             c.ports.realtime,
-            date(c.created_at)
+            date(c.created_at),
+            c.target.as_deref().unwrap_or("local")
         ));
     }
     out

@@ -69,8 +69,11 @@ pub struct ProjectCard {
     pub ports: Ports,
     /// `postgresql://app:<password>@127.0.0.1:<port>/app`.
     pub db_url: String,
-    /// `ws://127.0.0.1:<REALTIME_PORT>/socket` once the stack has a Realtime service.
+    /// `ws://127.0.0.1:<REALTIME_PORT>/socket` once the stack has a Realtime service; on a
+    /// remote target, its public `wss://<host>/socket`.
     pub realtime_url: Option<String>,
+    /// The remote target it runs on (None: the local Docker engine).
+    pub target: Option<String>,
     /// `http://127.0.0.1:<REALTIME_PORT>`: the URL supabase-js's `createClient(api_url,
     /// anon_key)` takes (Realtime at `/realtime/v1/...`; the APIs a project lacks answer 501).
     pub api_url: Option<String>,
@@ -206,6 +209,7 @@ mod tests {
             realtime_url: Some(realtime_url(8001)),
             api_url: Some(api_url(8001)),
             connect: String::new(),
+            target: None,
             keys: ApiKeys {
                 anon: "ANON".into(),
                 service_role: "SERVICE".into(),

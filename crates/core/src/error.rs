@@ -109,6 +109,22 @@ pub enum Error {
     InvalidRequest(String),
     #[error("Realtime: {0}")]
     Realtime(String),
+    /// A remote target (a Coolify instance) refused or could not be reached; nothing was
+    /// changed on our side. `fix` says what to do, in the target's own terms.
+    #[error("{target}: {detail}")]
+    Target {
+        /// The target and call, for the message (`Coolify at https://c.example.com`).
+        target: String,
+        /// The HTTP status it answered, when it answered.
+        status: Option<u16>,
+        detail: String,
+        fix: String,
+        /// Seconds the target asked us to wait (HTTP 429 `Retry-After`).
+        retry_after: Option<u64>,
+    },
+    /// An operation only some targets offer (a Docker-only probe on a Coolify project).
+    #[error("{what} is not supported on {target}")]
+    Unsupported { what: String, target: String },
 }
 
 /// The shell an error is shown in: hints name what that shell offers (flags in the CLI,
@@ -155,6 +171,10 @@ pub enum ErrorKind {
     InvalidRequest,
     /// A Realtime client failure (the tester, `listen`).
     Realtime,
+    /// A remote target (Coolify) refused the call or could not be reached.
+    Target,
+    /// The project's target does not offer that operation.
+    Unsupported,
     /// Something the shell itself failed at.
     Internal,
 }
@@ -189,6 +209,8 @@ impl ErrorKind {
             ErrorKind::Busy => "busy",
             ErrorKind::InvalidRequest => "invalid_request",
             ErrorKind::Realtime => "realtime",
+            ErrorKind::Target => "target",
+            ErrorKind::Unsupported => "unsupported",
             ErrorKind::Internal => "internal",
         }
     }
@@ -208,6 +230,10 @@ impl Error {
 
     /// What the person can do about it, in the words of `shell`.
     pub fn hint_for(&self, shell: Shell) -> Option<String> {
+        // A target's fix names the target's own dashboard and settings, the same in every shell.
+        if let Error::Target { fix, .. } = self {
+            return Some(fix.clone());
+        }
         if shell != Shell::Cli {
             if let Some(h) = self.shell_hint(shell) {
                 return Some(h);
@@ -265,6 +291,7 @@ impl Error {
             Error::Realtime(_) => "check the project is running (`supalove show <project>`) and the token's role exists; `supalove doctor <project>` explains what is missing".into(),
             Error::Busy(n) => format!("wait for the other creation of {n} to finish, then `supalove show {n}`"),
             Error::DatabaseUnreachable { .. } => "start the project (`supalove start <project>`) and check `supalove show <project>`".into(),
+            Error::Unsupported { .. } => "do it in the target's own dashboard, or run the project on the local Docker target".into(),
             _ => return None,
         };
         Some(h)
@@ -421,6 +448,8 @@ impl Error {
             Error::Busy(_) => ErrorKind::Busy,
             Error::InvalidRequest(_) => ErrorKind::InvalidRequest,
             Error::Realtime(_) => ErrorKind::Realtime,
+            Error::Target { .. } => ErrorKind::Target,
+            Error::Unsupported { .. } => ErrorKind::Unsupported,
         }
     }
 

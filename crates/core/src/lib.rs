@@ -16,11 +16,13 @@ pub mod projects;
 pub mod provisioner;
 pub mod ready;
 pub mod registry;
+pub mod routed;
 pub mod secrets;
 pub mod settings;
 pub mod spec;
 pub mod sql;
 pub mod subscription;
+pub mod targets;
 pub mod template;
 pub mod volumes;
 

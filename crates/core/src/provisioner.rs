@@ -6,7 +6,7 @@ use std::future::Future;
 use futures_util::stream::BoxStream;
 use serde::Serialize;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::template::RenderedStack;
 
 /// A step of long work, reported as it happens.
@@ -213,20 +213,38 @@ pub trait Provisioner: Send + Sync {
     /// Where the engine is, for messages (`unix:///var/run/docker.sock`).
     fn target(&self) -> String;
 
+    /// Which rendering of the stack template this provisioner applies
+    /// ([`crate::template::TARGET_LOCAL`] unless it says otherwise).
+    fn template_target(&self) -> &'static str {
+        crate::template::TARGET_LOCAL
+    }
+
     /// Connects (or pings the connection) and says whether the engine answers.
     fn engine_status(&self) -> impl Future<Output = EngineStatus> + Send;
 
-    /// True when `image` is present locally.
-    fn image_present(&self, image: &str) -> impl Future<Output = Result<bool>> + Send;
+    /// True when `image` is present locally. Targets that pull on their own servers
+    /// (Coolify) have no local images and answer false.
+    fn image_present(&self, image: &str) -> impl Future<Output = Result<bool>> + Send {
+        let _ = image;
+        async { Ok(false) }
+    }
 
-    /// True when a volume of that name exists.
-    fn volume_exists(&self, name: &str) -> impl Future<Output = Result<bool>> + Send;
+    /// True when a volume of that name exists. Targets whose volumes live out of reach
+    /// (Coolify prefixes and owns them) answer false: there is nothing here to reuse.
+    fn volume_exists(&self, name: &str) -> impl Future<Output = Result<bool>> + Send {
+        let _ = name;
+        async { Ok(false) }
+    }
 
-    /// Labels and creation time of a volume, or None when it does not exist.
-    fn volume_info(&self, name: &str) -> impl Future<Output = Result<Option<VolumeInfo>>> + Send;
+    /// Labels and creation time of a volume, or None when it does not exist (or the target
+    /// cannot see its volumes).
+    fn volume_info(&self, name: &str) -> impl Future<Output = Result<Option<VolumeInfo>>> + Send {
+        let _ = name;
+        async { Ok(None) }
+    }
 
     /// Runs `cmd` in the running container of `service`, feeding it `stdin` (then EOF) and
-    /// copying its stdout into `stdout` as it comes.
+    /// copying its stdout into `stdout` as it comes. Only engines we reach directly offer it.
     fn exec<'a>(
         &'a self,
         project_id: &'a str,
@@ -234,7 +252,26 @@ pub trait Provisioner: Send + Sync {
         cmd: Vec<String>,
         stdin: Option<Box<dyn tokio::io::AsyncRead + Send + Unpin + 'a>>,
         stdout: &'a mut (dyn tokio::io::AsyncWrite + Send + Unpin),
-    ) -> impl Future<Output = Result<ExecOutcome>> + Send + 'a;
+    ) -> impl Future<Output = Result<ExecOutcome>> + Send + 'a {
+        let _ = (project_id, service, cmd, stdin, stdout);
+        let target = self.target();
+        async move {
+            Err(Error::Unsupported {
+                what: "running a command in a container".into(),
+                target,
+            })
+        }
+    }
+
+    /// The project's Realtime URL when the target decides it (a proxied domain); None for
+    /// targets where it is `ws://127.0.0.1:<REALTIME_PORT>/socket`.
+    fn realtime_url(
+        &self,
+        project_id: &str,
+    ) -> impl Future<Output = Result<Option<String>>> + Send {
+        let _ = project_id;
+        async { Ok(None) }
+    }
 
     /// Makes the engine match `stack`: images, network, volumes, containers (created, files
     /// uploaded, started). Rerunning converges and never duplicates.
@@ -273,8 +310,17 @@ pub trait Provisioner: Send + Sync {
     /// Live state of each service container of the project.
     fn status(&self, project_id: &str) -> impl Future<Output = Result<Vec<ServiceStatus>>> + Send;
 
-    /// CPU and memory of each running container of the project.
-    fn stats(&self, project_id: &str) -> impl Future<Output = Result<Vec<ServiceStats>>> + Send;
+    /// CPU and memory of each running container of the project (engines we reach directly).
+    fn stats(&self, project_id: &str) -> impl Future<Output = Result<Vec<ServiceStats>>> + Send {
+        let _ = project_id;
+        let target = self.target();
+        async move {
+            Err(Error::Unsupported {
+                what: "container statistics".into(),
+                target,
+            })
+        }
+    }
 
     /// Ids of every project that has labelled objects on the engine.
     fn discover(&self) -> impl Future<Output = Result<Vec<String>>> + Send;

@@ -82,6 +82,40 @@ pub struct ProjectRecord {
     /// The identity of the project's data volume, so a lost or swapped one is noticed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_volume: Option<crate::volumes::DataVolume>,
+    /// The remote target the project runs on (`supalove target list`); None: the local
+    /// Docker engine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// Where its deployment lives on that target (instance URL and uuids; no secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<RemoteDeployment>,
+}
+
+/// A project's deployment on a remote target (a Coolify instance): the instance and every
+/// uuid, so a rerun updates the same service instead of creating a second one (Coolify names
+/// are not unique, so nothing is rediscovered by name alone).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteDeployment {
+    /// The instance (`https://coolify.example.com`).
+    pub base_url: String,
+    /// The server it runs on (asked for with `--server`, or the first usable one).
+    #[serde(default)]
+    pub server_uuid: Option<String>,
+    #[serde(default)]
+    pub project_uuid: Option<String>,
+    #[serde(default)]
+    pub environment_name: Option<String>,
+    #[serde(default)]
+    pub environment_uuid: Option<String>,
+    /// The service that holds the stack.
+    #[serde(default)]
+    pub service_uuid: Option<String>,
+    /// The realtime host asked for with `--domain`, if any.
+    #[serde(default)]
+    pub domain: Option<String>,
+    /// `wss://host/socket`, once known.
+    #[serde(default)]
+    pub realtime_url: Option<String>,
 }
 
 impl ProjectRecord {
@@ -104,6 +138,8 @@ impl ProjectRecord {
             created_at,
             provisioned: false,
             data_volume: None,
+            target: None,
+            remote: None,
         }
     }
 }

@@ -19,6 +19,8 @@ pub enum SecretKind {
     DbPassword,
     /// Bearer token of the control-plane HTTP API (owner [`control_plane_owner`], not a project).
     ApiToken,
+    /// API token of a remote target (owner [`crate::targets::token_owner`], not a project).
+    TargetToken,
 }
 
 /// The owner under which the control plane of the supalove home `home` keeps its own secrets:
@@ -41,6 +43,7 @@ impl SecretKind {
             SecretKind::JwtSecret => "jwt_secret",
             SecretKind::DbPassword => "db_password",
             SecretKind::ApiToken => "api_token",
+            SecretKind::TargetToken => "target_token",
         }
     }
 
@@ -50,6 +53,7 @@ impl SecretKind {
             SecretKind::JwtSecret => "JWT secret",
             SecretKind::DbPassword => "database password",
             SecretKind::ApiToken => "control-plane API token",
+            SecretKind::TargetToken => "target API token",
         }
     }
 
@@ -66,6 +70,8 @@ impl SecretKind {
                 "slv_{}",
                 base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&bytes[..32])
             ),
+            // Target tokens are issued by the target, never generated here.
+            SecretKind::TargetToken => unreachable!("target tokens are given, not generated"),
         }
     }
 }

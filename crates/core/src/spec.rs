@@ -31,6 +31,8 @@ pub struct StackSpec {
 #[serde(deny_unknown_fields)]
 pub struct ServiceSpec {
     pub image: String,
+    /// Empty in the Coolify render (Coolify names containers `<service>-<uuid>` itself).
+    #[serde(default)]
     pub container_name: String,
     #[serde(default)]
     pub command: Vec<String>,

@@ -82,6 +82,22 @@ pub struct TemplateContext {
     pub gateway: bool,
     /// The gateway's image (nginx).
     pub gateway_image: String,
+    /// Where the stack runs: [`TARGET_LOCAL`] (a Docker engine supalove drives) or
+    /// [`TARGET_COOLIFY`] (a compose file sent to a Coolify server).
+    pub target: String,
+}
+
+/// The template's `target` for a Docker engine supalove drives itself.
+pub const TARGET_LOCAL: &str = "local";
+/// The template's `target` for a Coolify server: no `container_name`, init files inline
+/// (`content:`), secrets as variables of Coolify's `.env`.
+pub const TARGET_COOLIFY: &str = "coolify";
+
+/// One init file, as the Coolify render inlines it.
+#[derive(serde::Serialize)]
+struct InitFile {
+    name: &'static str,
+    content: &'static str,
 }
 
 /// A file a provisioner must place in a container before its first start.
@@ -108,6 +124,9 @@ pub struct RenderedStack {
     pub spec: StackSpec,
     /// Template files to upload, per service.
     pub uploads: Vec<Upload>,
+    /// The variables the compose text's `${VARS}` resolve from (holds secrets: keep in
+    /// memory). Targets that resolve them on their side (Coolify's `.env`) are sent these.
+    pub variables: BTreeMap<String, String>,
 }
 
 /// Renders the template with `ctx` and resolves its variables from `env`.
@@ -117,25 +136,75 @@ pub fn render(ctx: &TemplateContext, env: &BTreeMap<String, String>) -> Result<R
     }
     let mut jinja = minijinja::Environment::new();
     jinja.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    // A YAML double-quoted scalar (JSON string syntax) for inline file contents.
+    jinja.add_filter("quoted", |s: String| {
+        serde_json::to_string(&s).unwrap_or_default()
+    });
     jinja
         .add_template("compose", COMPOSE_TEMPLATE)
         .map_err(|e| Error::Template(e.to_string()))?;
+    let init_files: Vec<InitFile> = TEMPLATE_FILES
+        .iter()
+        .filter(|(dir, _)| *dir == "init")
+        .flat_map(|(_, files)| files.iter())
+        .map(|(name, content)| InitFile { name, content })
+        .collect();
     let compose_yaml = jinja
         .get_template("compose")
-        .and_then(|t| t.render(ctx))
+        .and_then(|t| {
+            t.render(minijinja::context! {
+                init_files => init_files,
+                ..minijinja::Value::from_serialize(ctx)
+            })
+        })
         .map_err(|e| Error::Template(e.to_string()))?;
     let mut value: Value =
         serde_yaml::from_str(&compose_yaml).map_err(|e| Error::Template(e.to_string()))?;
+    let inline = take_inline_files(&mut value);
     interpolate_value(&mut value, env)?;
     let spec: StackSpec =
         serde_yaml::from_value(value).map_err(|e| Error::Template(e.to_string()))?;
     let mut uploads = uploads_for(&spec)?;
     uploads.extend(secret_uploads(&spec, env)?);
+    uploads.extend(inline);
     Ok(RenderedStack {
         compose_yaml,
         spec,
         uploads,
+        variables: env.clone(),
     })
+}
+
+/// Takes Coolify's inline files (long-syntax binds with `content:`) out of the services'
+/// `volumes:`: their text is file contents, not compose, so it is neither interpolated nor
+/// typed; the spec lists them as uploads instead.
+fn take_inline_files(value: &mut Value) -> Vec<Upload> {
+    let mut uploads = Vec::new();
+    let Some(services) = value.get_mut("services").and_then(Value::as_mapping_mut) else {
+        return uploads;
+    };
+    for (name, svc) in services.iter_mut() {
+        let Some(volumes) = svc.get_mut("volumes").and_then(Value::as_sequence_mut) else {
+            continue;
+        };
+        volumes.retain(|v| {
+            let (Some(target), Some(content)) = (
+                v.get("target").and_then(Value::as_str),
+                v.get("content").and_then(Value::as_str),
+            ) else {
+                return true;
+            };
+            uploads.push(Upload {
+                service: name.as_str().unwrap_or_default().to_string(),
+                path: target.to_string(),
+                contents: content.as_bytes().to_vec(),
+                mode: 0o644,
+                uid: 0,
+            });
+            false
+        });
+    }
+    uploads
 }
 
 fn uploads_for(spec: &StackSpec) -> Result<Vec<Upload>> {
@@ -204,6 +273,40 @@ fn secret_uploads(spec: &StackSpec, env: &BTreeMap<String, String>) -> Result<Ve
         }
     }
     Ok(uploads)
+}
+
+/// Names of the `${VARS}` a rendered compose file uses, outside inline file contents (whose
+/// `${...}` belong to a shell script). A target that resolves them itself must be given each.
+pub fn referenced_variables(compose_yaml: &str) -> Result<std::collections::BTreeSet<String>> {
+    let mut value: Value =
+        serde_yaml::from_str(compose_yaml).map_err(|e| Error::Template(e.to_string()))?;
+    take_inline_files(&mut value);
+    let mut names = std::collections::BTreeSet::new();
+    collect_variables(&value, &mut names);
+    Ok(names)
+}
+
+fn collect_variables(value: &Value, names: &mut std::collections::BTreeSet<String>) {
+    match value {
+        Value::String(s) => {
+            let mut rest = s.as_str();
+            while let Some(i) = rest.find('$') {
+                rest = &rest[i + 1..];
+                if let Some(r) = rest.strip_prefix('$') {
+                    rest = r;
+                } else if let Some(r) = rest.strip_prefix('{') {
+                    let end = r.find('}').unwrap_or(r.len());
+                    let expr = &r[..end];
+                    let name = expr.split(":-").next().unwrap_or(expr);
+                    names.insert(name.to_string());
+                    rest = &r[end..];
+                }
+            }
+        }
+        Value::Sequence(items) => items.iter().for_each(|v| collect_variables(v, names)),
+        Value::Mapping(map) => map.iter().for_each(|(_, v)| collect_variables(v, names)),
+        _ => {}
+    }
 }
 
 fn interpolate_value(value: &mut Value, env: &BTreeMap<String, String>) -> Result<()> {
@@ -287,6 +390,7 @@ mod tests {
             db_image: "supalove/postgres:15".into(),
             realtime_engine: "native".into(),
             realtime_image: "supalove/realtime:0.1.0".into(),
+            target: TARGET_LOCAL.into(),
             realtime_tag: String::new(),
             gateway: false,
             gateway_image: "supalove/gateway:1".into(),
@@ -565,6 +669,65 @@ mod tests {
         assert_gateway_in_front(&r);
         let plain = render(&ctx(), &env()).unwrap();
         assert!(!plain.spec.services.contains_key("gateway"));
+    }
+
+    #[test]
+    fn coolify_render_inlines_init_files_and_names_no_container() {
+        let local = render(&ctx(), &env()).unwrap();
+        let mut c = ctx();
+        c.target = TARGET_COOLIFY.into();
+        let r = render(&c, &env()).unwrap();
+        assert!(
+            !r.compose_yaml.contains("container_name"),
+            "Coolify names containers"
+        );
+        assert!(
+            !r.compose_yaml.contains("./secrets/"),
+            "no file secrets on Coolify"
+        );
+        assert!(!r.compose_yaml.contains("./init:"), "no directory bind");
+        let doc: Value = serde_yaml::from_str(&r.compose_yaml).unwrap();
+        let vols = doc["services"]["db"]["volumes"].as_sequence().unwrap();
+        let inline: Vec<(&str, &str)> = vols
+            .iter()
+            .filter_map(|v| Some((v.get("target")?.as_str()?, v.get("content")?.as_str()?)))
+            .collect();
+        let files = TEMPLATE_FILES[0].1;
+        assert_eq!(inline.len(), files.len());
+        for ((target, content), (name, want)) in inline.iter().zip(files) {
+            assert_eq!(*target, format!("/docker-entrypoint-initdb.d/{name}"));
+            assert_eq!(content, want, "file contents verbatim, `$` included");
+        }
+        // Secrets are variables of Coolify's .env, resolved by compose there.
+        let db = &r.spec.services["db"];
+        assert_eq!(db.environment["POSTGRES_PASSWORD"], "pw");
+        assert!(db.container_name.is_empty());
+        assert_eq!(
+            r.spec.services["realtime"].environment["JWT_SECRET"],
+            "jwt-secret"
+        );
+        assert!(r.spec.secrets.is_empty());
+        let vars = referenced_variables(&r.compose_yaml).unwrap();
+        let want: std::collections::BTreeSet<String> =
+            ["DB_PASSWORD", "DB_PORT", "JWT_SECRET", "REALTIME_PORT"]
+                .into_iter()
+                .map(String::from)
+                .collect();
+        assert_eq!(
+            vars, want,
+            "the shell script's ${{POSTGRES_HOST_AUTH_METHOD}} is not ours"
+        );
+        // The local render is untouched by the Coolify branch.
+        assert!(local
+            .compose_yaml
+            .contains("container_name: project_shop_db"));
+        assert!(local
+            .compose_yaml
+            .contains("- ./init:/docker-entrypoint-initdb.d:ro"));
+        assert_eq!(
+            r.uploads.iter().filter(|u| u.service == "db").count(),
+            files.len()
+        );
     }
 
     #[test]

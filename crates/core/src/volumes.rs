@@ -334,6 +334,7 @@ mod tests {
             db_image: "img".into(),
             realtime_engine: "native".into(),
             realtime_image: "rt".into(),
+            target: crate::template::TARGET_LOCAL.into(),
             realtime_tag: String::new(),
             gateway: false,
             gateway_image: "gw".into(),

@@ -72,9 +72,22 @@ impl<P: Provisioner> Supalove<P> {
 
     /// Writes `docker-compose.yml`, a 0600 `.env` and the init files into `dir`.
     pub async fn export(&self, name: &str, dir: &Path) -> Result<ExportReport> {
+        self.export_for(name, dir, self.provisioner.template_target())
+            .await
+    }
+
+    /// Like [`Self::export`], rendered for `target` (`local` or `coolify`). The Coolify
+    /// export is what a Coolify deployment sends: its compose file (init files inline) and
+    /// the variables set through the API (the 0600 `.env`).
+    pub async fn export_for(&self, name: &str, dir: &Path, target: &str) -> Result<ExportReport> {
+        if target != crate::template::TARGET_LOCAL && target != crate::template::TARGET_COOLIFY {
+            return Err(Error::InvalidRequest(format!(
+                "unknown export target {target:?}: use `local` or `coolify`"
+            )));
+        }
         let record = self.record(name).await?;
         let secrets = self.load_secrets(&record).await?;
-        let stack = self.render(&record, &secrets)?;
+        let stack = self.render_for(&record, &secrets, target)?;
         let env = self.stack_env(&record, &secrets);
         export::export(dir, &stack, &env)
     }
@@ -89,7 +102,16 @@ impl<P: Provisioner> Supalove<P> {
     ) -> Result<crate::subscription::Subscription> {
         let token = self.token(name, &req.role, req.claims.clone()).await?;
         let record = self.record(name).await?;
-        let target = self.target_of(&record);
+        let mut target = self.target_of(&record);
+        if is_remote(&record) {
+            // A remote project's host names its tenant already (realtime-dev.<...>).
+            if let Some(public) = self.provisioner.realtime_url(&record.id).await? {
+                target = RealtimeTarget {
+                    url: public,
+                    host: None,
+                };
+            }
+        }
         let (req, notice) = crate::subscription::for_engine(record.realtime_engine, req);
         let mut sub =
             crate::subscription::open(url.unwrap_or(target.url), target.host, &token, &req).await?;

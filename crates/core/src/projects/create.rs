@@ -35,9 +35,30 @@ impl<P: Provisioner> Supalove<P> {
         let name = req.name.clone();
         let _claim = self.blocking(move || registry.claim(&name)).await?;
         self.secret_call(|s| s.check_available()).await?;
-        let facts = self.facts(&req.name).await?;
-        let (mut record, fresh) = self.plan(&req, &facts, progress).await?;
-        if !fresh {
+        let target = match &req.remote {
+            Some(r) => {
+                let targets = crate::targets::Targets::new(&self.settings.home);
+                let name = r.target.clone();
+                Some(self.blocking(move || targets.get(&name)).await?)
+            }
+            None => None,
+        };
+        let facts = match &target {
+            Some(_) => Facts {
+                volume: format!("project_{}_db_data", req.name),
+                volume_exists: false,
+                secrets_exist: {
+                    let project = req.name.clone();
+                    self.secret_call(move |s| secrets::exists(s, &project))
+                        .await?
+                },
+                local_image_present: false,
+                local_gateway_present: false,
+            },
+            None => self.facts(&req.name).await?,
+        };
+        let (mut record, fresh) = self.plan(&req, &facts, target.as_ref(), progress).await?;
+        if !fresh && !is_remote(&record) {
             let options = crate::volumes::StartOptions::default();
             crate::volumes::prepare(&self.registry, &self.provisioner, &mut record, options)
                 .await?;
@@ -58,7 +79,9 @@ impl<P: Provisioner> Supalove<P> {
             registry.upsert(&lock, done)
         })
         .await?;
-        crate::volumes::seen(&self.registry, &self.provisioner, &record.name).await?;
+        if !is_remote(&record) {
+            crate::volumes::seen(&self.registry, &self.provisioner, &record.name).await?;
+        }
         self.show(&record.name).await
     }
 
@@ -93,6 +116,7 @@ impl<P: Provisioner> Supalove<P> {
         &self,
         req: &CreateProject,
         facts: &Facts,
+        target: Option<&crate::targets::TargetRecord>,
         progress: ProgressSink<'_>,
     ) -> Result<(ProjectRecord, bool)> {
         if facts.volume_exists && !facts.secrets_exist {
@@ -117,7 +141,7 @@ impl<P: Provisioner> Supalove<P> {
         } else {
             self.settings.postgres_image.clone()
         };
-        let realtime_image = match engine {
+        let mut realtime_image = match engine {
             RealtimeEngine::Native => self.settings.realtime_image.clone(),
             RealtimeEngine::Supabase => self.settings.supabase_realtime_image.clone(),
         };
@@ -131,11 +155,40 @@ impl<P: Provisioner> Supalove<P> {
                     self.settings.gateway_image.clone()
                 }
             });
+        let mut db_image = db_image;
+        let mut remote = None;
+        if let (Some(t), Some(r)) = (target, &req.remote) {
+            // The target's server pulls every image: the official postgres, and a Realtime
+            // image from a registry (the native engine's is built on this machine).
+            db_image = self.settings.postgres_image.clone();
+            match (&r.realtime_image, engine) {
+                (Some(image), _) => realtime_image = image.clone(),
+                (None, RealtimeEngine::Supabase) => {}
+                (None, RealtimeEngine::Native) => {
+                    return Err(Error::InvalidRequest(format!(
+                        "the native Realtime engine's image ({realtime_image}) is built on this machine, so target {} cannot pull it: push it to a registry and pass --realtime-image <ref>, or use --engine supabase",
+                        t.name
+                    )))
+                }
+            }
+            remote = Some((
+                t.name.clone(),
+                crate::registry::RemoteDeployment {
+                    base_url: t.url.clone(),
+                    server_uuid: r.server.clone().or_else(|| t.server_uuid.clone()),
+                    domain: r.domain.clone(),
+                    ..Default::default()
+                },
+            ));
+        }
         let registry = self.registry.clone();
         let settings = self.settings.clone();
         let name = req.name.clone();
         let request = req.ports;
-        let volume_info = self.provisioner.volume_info(&facts.volume).await?;
+        let volume_info = match target {
+            Some(_) => None,
+            None => self.provisioner.volume_info(&facts.volume).await?,
+        };
         let (record, fresh) = self
             .blocking(move || {
                 let lock = registry.lock()?;
@@ -149,6 +202,10 @@ impl<P: Provisioner> Supalove<P> {
                         record.realtime_engine = engine;
                         record.realtime_image = realtime_image;
                         record.gateway_image = gateway_image;
+                        if let Some((target, deployment)) = remote {
+                            record.target = Some(target);
+                            record.remote = Some(deployment);
+                        }
                         crate::volumes::plan_with(&mut record, volume_info);
                         registry.upsert(&lock, record.clone())?;
                         Ok((record, true))
@@ -183,6 +240,10 @@ impl<P: Provisioner> Supalove<P> {
             .await?;
         let stack = self.render(record, &secrets)?;
         self.provisioner.apply(&record.id, &stack, progress).await?;
+        if is_remote(record) {
+            // The target waited for its own healthchecks; its ports are on its server.
+            return Ok(());
+        }
         self.wait_ready(record, &secrets, progress).await
     }
 

@@ -26,6 +26,11 @@ impl<P: Provisioner> Supalove<P> {
         progress: ProgressSink<'_>,
     ) -> Result<ProjectCard> {
         let mut record = self.record(name).await?;
+        if is_remote(&record) {
+            // The target keeps the containers' definitions and the data; it reports health.
+            self.provisioner.start(&record.id, progress).await?;
+            return self.card(&record).await;
+        }
         crate::volumes::prepare(&self.registry, &self.provisioner, &mut record, options).await?;
         let secrets = self.load_secrets(&record).await?;
         let services = self.provisioner.status(&record.id).await?;
@@ -59,7 +64,10 @@ impl<P: Provisioner> Supalove<P> {
     pub async fn restart(&self, name: &str, progress: ProgressSink<'_>) -> Result<ProjectCard> {
         let mut record = self.record(name).await?;
         let options = StartOptions::default();
-        crate::volumes::prepare(&self.registry, &self.provisioner, &mut record, options).await?;
+        if !is_remote(&record) {
+            crate::volumes::prepare(&self.registry, &self.provisioner, &mut record, options)
+                .await?;
+        }
         self.stop(name, progress).await?;
         self.start(name, progress).await
     }
@@ -100,6 +108,13 @@ impl<P: Provisioner> Supalove<P> {
         progress: ProgressSink<'_>,
     ) -> Result<RemoveReport> {
         self.removal_plan(name, options).await?;
+        let remote = self.record(name).await.is_ok_and(|r| is_remote(&r));
+        if remote && options.volumes && !options.skip_backup {
+            return Err(Error::Unsupported {
+                what: "a backup before deleting a remote project's data (pass --no-backup to delete it without one)".into(),
+                target: "a remote target".into(),
+            });
+        }
         let backup = match options.volumes && !options.skip_backup {
             true => crate::backup::before_removal(self, name, progress).await?,
             false => None,

@@ -7,6 +7,7 @@ mod data;
 mod lifecycle;
 mod observe;
 mod ready;
+mod remote;
 #[cfg(test)]
 mod tests;
 
@@ -53,6 +54,22 @@ pub struct CreateProject {
     pub ports: PortRequest,
     /// The Realtime engine (default: the settings' default engine).
     pub engine: Option<crate::registry::RealtimeEngine>,
+    /// Where to deploy it instead of the local Docker engine.
+    pub remote: Option<RemoteRequest>,
+}
+
+/// A deployment to a remote target (`supalove new --target`).
+#[derive(Debug, Clone, Default)]
+pub struct RemoteRequest {
+    /// A target from `supalove target list`.
+    pub target: String,
+    /// The server (uuid) on the target; default: the target's, else the first usable one.
+    pub server: Option<String>,
+    /// The public host of the project's Realtime (`realtime-dev.shop.example.com`).
+    pub domain: Option<String>,
+    /// The Realtime image the target's server pulls (the native engine is built locally, so
+    /// it must be pushed to a registry first; the official engine has a public image).
+    pub realtime_image: Option<String>,
 }
 
 /// What removing a project deletes and keeps.
@@ -139,6 +156,22 @@ impl<P: Provisioner> Supalove<P> {
         record: &ProjectRecord,
         secrets: &ProjectSecrets,
     ) -> Result<RenderedStack> {
+        let target = if record.target.is_some() {
+            template::TARGET_COOLIFY
+        } else {
+            self.provisioner.template_target()
+        };
+        self.render_for(record, secrets, target)
+    }
+
+    /// Renders the project's stack for `target` ([`template::TARGET_LOCAL`] or
+    /// [`template::TARGET_COOLIFY`]).
+    pub(crate) fn render_for(
+        &self,
+        record: &ProjectRecord,
+        secrets: &ProjectSecrets,
+        target: &str,
+    ) -> Result<RenderedStack> {
         let realtime_image = if record.realtime_image.is_empty() {
             match record.realtime_engine {
                 crate::registry::RealtimeEngine::Native => self.settings.realtime_image.clone(),
@@ -162,7 +195,9 @@ impl<P: Provisioner> Supalove<P> {
                 }
                 crate::registry::RealtimeEngine::Native => String::new(),
             },
-            gateway: record.has_gateway(),
+            target: target.to_string(),
+            // On Coolify its proxy presents the tenant host itself: no gateway there.
+            gateway: record.has_gateway() && target != template::TARGET_COOLIFY,
             gateway_image: record
                 .gateway_image
                 .clone()
@@ -228,6 +263,12 @@ impl<P: Provisioner> Supalove<P> {
             .await
             .map_err(|e| Error::KeyringUnavailable(format!("the secret store call failed: {e}")))?
     }
+}
+
+/// True when `record` runs on a remote target, where the local engine's probes, volumes and
+/// ports do not apply (the target reports health itself).
+pub(crate) fn is_remote(record: &ProjectRecord) -> bool {
+    record.target.is_some()
 }
 
 /// Checks a would-be project name without touching anything: DNS-label rules, then uniqueness.

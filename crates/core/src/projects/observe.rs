@@ -94,7 +94,7 @@ impl<P: Provisioner> Supalove<P> {
         // answers SELECT 1 is healthy, whatever the last healthcheck said.
         let probes = self.probes(record, secrets);
         for s in services.iter_mut() {
-            if s.state != ServiceState::Starting {
+            if s.state != ServiceState::Starting || is_remote(record) {
                 continue;
             }
             if let Some(probe) = probes.quick(record, &s.service) {
@@ -120,6 +120,11 @@ impl<P: Provisioner> Supalove<P> {
         }
         let status = card::project_status(record, &services);
         let has_realtime = services.iter().any(|s| s.service == "realtime");
+        let remote_url = if is_remote(record) {
+            self.provisioner.realtime_url(&record.id).await?
+        } else {
+            None
+        };
         let mut card = ProjectCard {
             name: record.name.clone(),
             id: record.id.clone(),
@@ -127,9 +132,23 @@ impl<P: Provisioner> Supalove<P> {
             services,
             ports: record.ports,
             db_url: card::db_url(&record.ports, secrets),
-            realtime_url: has_realtime.then(|| card::realtime_url(record.ports.realtime)),
-            api_url: has_realtime.then(|| card::api_url(record.ports.realtime)),
+            realtime_url: remote_url
+                .clone()
+                .or_else(|| has_realtime.then(|| card::realtime_url(record.ports.realtime))),
+            // supabase-js's base on a remote target: the public host (https for wss). Only
+            // the native engine serves `/realtime/v1/...` itself; the official one needs the
+            // local gateway, which Coolify renders do not have.
+            api_url: match &remote_url {
+                Some(u) => (record.realtime_engine == crate::registry::RealtimeEngine::Native)
+                    .then(|| {
+                        u.trim_end_matches("/socket")
+                            .replacen("wss://", "https://", 1)
+                            .replacen("ws://", "http://", 1)
+                    }),
+                None => has_realtime.then(|| card::api_url(record.ports.realtime)),
+            },
             connect: String::new(),
+            target: record.target.clone(),
             keys: self.keys(record, secrets),
             realtime_engine: record.realtime_engine,
             db_image: record.db_image.clone(),

@@ -4,4 +4,4 @@
  * A stable name for each kind of failure; the UI receives it as a TypeScript union and the
  * HTTP API as problem+json `kind`.
  */
-export type ErrorKind = "invalid_name" | "name_taken" | "not_found" | "port_in_use" | "no_free_ports" | "invalid_setting" | "keyring_unavailable" | "secret_missing" | "orphan_volume" | "port_out_of_range" | "volume_missing" | "volume_foreign" | "backup_failed" | "restore_failed" | "docker_unavailable" | "image_missing" | "docker" | "not_ready" | "template" | "invalid_jwt" | "registry" | "io" | "database" | "busy" | "invalid_request" | "realtime" | "internal";
+export type ErrorKind = "invalid_name" | "name_taken" | "not_found" | "port_in_use" | "no_free_ports" | "invalid_setting" | "keyring_unavailable" | "secret_missing" | "orphan_volume" | "port_out_of_range" | "volume_missing" | "volume_foreign" | "backup_failed" | "restore_failed" | "docker_unavailable" | "image_missing" | "docker" | "not_ready" | "template" | "invalid_jwt" | "registry" | "io" | "database" | "busy" | "invalid_request" | "realtime" | "target" | "unsupported" | "internal";

@@ -14,9 +14,14 @@ export type ProjectCard = { name: string, id: string, status: ProjectStatus, ser
  */
 db_url: string, 
 /**
- * `ws://127.0.0.1:<REALTIME_PORT>/socket` once the stack has a Realtime service.
+ * `ws://127.0.0.1:<REALTIME_PORT>/socket` once the stack has a Realtime service; on a
+ * remote target, its public `wss://<host>/socket`.
  */
 realtime_url: string | null, 
+/**
+ * The remote target it runs on (None: the local Docker engine).
+ */
+target: string | null, 
 /**
  * `http://127.0.0.1:<REALTIME_PORT>`: the URL supabase-js's `createClient(api_url,
  * anon_key)` takes (Realtime at `/realtime/v1/...`; the APIs a project lacks answer 501).
