@@ -33,7 +33,12 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Create a project: Postgres (wal_level=logical) with its secrets in the OS keyring
+    #[command(
+        long_about = "Create a project and wait until it is ready.\n\nA project is: a network project_<name>; a data volume project_<name>_db_data (kept by stop, start and a plain rm); a Postgres 15 container project_<name>_db started with wal_level=logical, its port on 127.0.0.1 only, with roles anon, authenticated and service_role and the supabase_realtime publication; a Realtime container project_<name>_realtime on REALTIME_PORT (the official engine also gets project_<name>_gateway in front); a JWT secret and a database password in the OS keyring, from which the anon and service_role keys are minted. Rerunning `new` for an interrupted project finishes it.",
+        after_help = "Examples:\n  supalove new shop\n  supalove new shop --engine supabase --realtime-port 8100\n  supalove new shop --json | jq -r .db_url"
+    )]
     New {
+        /// The project name
         name: String,
         /// Host port for Postgres (default: a free one from SUPALOVE_DB_PORT_BASE + offset)
         #[arg(long)]
@@ -61,43 +66,54 @@ enum Command {
         /// built locally: push it to a registry first)
         #[arg(long, requires = "target")]
         realtime_image: Option<String>,
+        /// Print JSON instead of text
         #[arg(long)]
         json: bool,
     },
     /// List projects with their live status
     List {
+        /// Print JSON instead of text
         #[arg(long)]
         json: bool,
     },
     /// Show a project's card: status, db_url, ports, keys
     Show {
+        /// The project name
         name: String,
+        /// Print JSON instead of text
         #[arg(long)]
         json: bool,
     },
     /// Start a stopped project (recreates missing containers; data is kept)
     Start {
+        /// The project name
         name: String,
         /// When the data volume is gone, begin again with an empty database (the data stays lost)
         #[arg(long)]
         recreate_empty: bool,
+        /// Print JSON instead of text
         #[arg(long)]
         json: bool,
     },
     /// Stop a project's containers (data is kept)
     Stop {
+        /// The project name
         name: String,
+        /// Print JSON instead of text
         #[arg(long)]
         json: bool,
     },
     /// Stop, then start
     Restart {
+        /// The project name
         name: String,
+        /// Print JSON instead of text
         #[arg(long)]
         json: bool,
     },
     /// Delete a project's containers and network; data volumes and secrets are kept unless --volumes
     Rm {
+        /// The project name
         name: String,
         /// Also delete the data volumes and the project's secrets (a database that holds
         /// anything is first dumped into the app-data dir's backups folder)
@@ -109,29 +125,37 @@ enum Command {
         /// Do not ask for confirmation
         #[arg(long, short)]
         yes: bool,
+        /// Print JSON instead of text
         #[arg(long)]
         json: bool,
     },
     /// Dump a project's database (pg_dump, run in its db container) into a plain SQL file
     Backup {
+        /// The project name
         name: String,
         /// Where to write it (default: a new file in the app-data dir's backups folder)
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Print JSON instead of text
         #[arg(long)]
         json: bool,
     },
     /// Load a dump from `supalove backup` into a project's database, in one transaction
     /// (what the database held before is backed up first)
     Restore {
+        /// The project name
         name: String,
+        /// The dump to load (a file `supalove backup` wrote)
         file: PathBuf,
+        /// Print JSON instead of text
         #[arg(long)]
         json: bool,
     },
     /// Print a project's logs (all services merged, or one)
     Logs {
+        /// The project name
         name: String,
+        /// Only this service (`db`, `realtime`, `gateway`); default: all, merged
         service: Option<String>,
         /// Keep streaming new lines
         #[arg(long, short)]
@@ -139,57 +163,81 @@ enum Command {
         /// Only the last N lines of history
         #[arg(long)]
         tail: Option<u64>,
+        /// Print JSON instead of text
         #[arg(long)]
         json: bool,
     },
     /// Print connection settings as dotenv lines (like `supabase status -o env`)
     Env {
+        /// The project name
         name: String,
+        /// Print JSON instead of text
         #[arg(long)]
         json: bool,
     },
     /// Write docker-compose.yml, a 0600 .env and init files that `docker-compose up -d` runs
     Export {
+        /// The project name
         name: String,
+        /// The folder to write into (created if missing)
         dir: PathBuf,
         /// `coolify`: write what a Coolify deployment sends instead (init files inline, no
         /// container names, the variables set through its API in .env)
         #[arg(long)]
         target: Option<String>,
+        /// Print JSON instead of text
         #[arg(long)]
         json: bool,
     },
     /// Subscribe to a project's Realtime and print one JSON line per event, with its latency
+    #[command(
+        after_help = "Examples:\n  supalove listen shop --table messages\n  supalove listen shop --table messages --filter 'room_id=eq.7' --role authenticated\n  supalove listen shop --channel lobby --no-changes --broadcast --presence '{\"user\":\"ada\"}'"
+    )]
     Listen {
+        /// The project name
         name: String,
         #[command(flatten)]
         options: listen::ListenOptions,
     },
     /// Run SQL in the project's database (as its owner) and print the rows
+    #[command(
+        after_help = "Examples:\n  supalove sql shop \"create table messages (id bigserial primary key, body text)\"\n  supalove sql shop \"alter publication supabase_realtime add table messages\"\n  supalove sql shop \"select count(*) from messages\" --json"
+    )]
     Sql {
+        /// The project name
         name: String,
+        /// The SQL to run (several statements separated by `;` run in order)
         statement: String,
+        /// Print JSON instead of text
         #[arg(long)]
         json: bool,
     },
     /// List the project's tables with their columns, publication and RLS state
     Tables {
+        /// The project name
         name: String,
+        /// Print JSON instead of text
         #[arg(long)]
         json: bool,
     },
     /// Insert one row from a JSON object (left-out columns get their defaults)
     Insert {
+        /// The project name
         name: String,
         /// schema.table (default schema: public)
         table: String,
         /// e.g. '{"body":"hello","n":1}'
         values: String,
+        /// Print JSON instead of text
         #[arg(long)]
         json: bool,
     },
     /// Check what must hold for database changes to reach Realtime subscribers, with fixes
+    #[command(
+        after_help = "Examples:\n  supalove doctor shop\n  supalove doctor shop --table public.messages\n  supalove doctor shop --fix   # create the publication, add tables to it"
+    )]
     Doctor {
+        /// The project name
         name: String,
         /// Check these tables (schema.table; default: published tables and public's tables)
         #[arg(long)]
@@ -197,19 +245,24 @@ enum Command {
         /// Apply the safe fixes (create the publication, add tables to it)
         #[arg(long)]
         fix: bool,
+        /// Print JSON instead of text
         #[arg(long)]
         json: bool,
     },
     /// CPU and memory of a project's running services (like `docker stats --no-stream`)
     Stats {
+        /// The project name
         name: String,
+        /// Print JSON instead of text
         #[arg(long)]
         json: bool,
     },
     /// Stream status changes of projects' containers as they happen (Docker events); waits
     /// out a Docker outage and resumes
     Watch {
+        /// Only this project (default: every project)
         name: Option<String>,
+        /// Print JSON instead of text
         #[arg(long)]
         json: bool,
     },
@@ -734,5 +787,64 @@ mod tests {
     #[test]
     fn the_command_line_definition_is_consistent() {
         super::Cli::command().debug_assert();
+    }
+}
+
+#[cfg(test)]
+mod help_tests {
+    use clap::CommandFactory;
+
+    /// Every argument and flag of every command says what it is for.
+    #[test]
+    fn every_argument_and_flag_has_a_description() {
+        fn walk(cmd: &clap::Command, path: String, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if arg.is_hide_set() || id == "help" || id == "version" {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                if sub.get_about().is_none() && sub.get_long_about().is_none() {
+                    missing.push(format!("{path} {} (the command itself)", sub.get_name()));
+                }
+                walk(sub, format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "supalove".into(), &mut missing);
+        assert!(
+            missing.is_empty(),
+            "without a description:\n{}",
+            missing.join("\n")
+        );
+    }
+
+    /// `new`, `listen`, `sql` and `doctor` show examples; `new --help` says what a project is.
+    #[test]
+    fn the_main_commands_show_examples() {
+        let mut cli = super::Cli::command();
+        for name in ["new", "listen", "sql", "doctor"] {
+            let sub = cli.find_subcommand_mut(name).unwrap();
+            let help = sub.render_long_help().to_string();
+            assert!(
+                help.contains("Examples:\n  supalove {name}")
+                    || help.contains(&format!("Examples:\n  supalove {name} ")),
+                "{name}: {help}"
+            );
+        }
+        let new = cli.find_subcommand_mut("new").unwrap();
+        let help = new.render_long_help().to_string();
+        for part in [
+            "project_<name>_db_data",
+            "wal_level=logical",
+            "supabase_realtime",
+            "OS keyring",
+        ] {
+            assert!(help.contains(part), "new --help names {part}: {help}");
+        }
     }
 }

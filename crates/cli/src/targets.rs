@@ -51,6 +51,7 @@ pub enum TargetCommand {
     /// Add (or update) a Coolify instance as a target; the API token is read from stdin
     /// into the OS keyring (it needs the abilities read, write and deploy, or root)
     Add {
+        /// A name for the target (what `new --target <name>` takes)
         name: String,
         /// The instance's URL, e.g. https://coolify.example.com
         #[arg(long)]
@@ -61,16 +62,21 @@ pub enum TargetCommand {
         /// The server new projects go to (default: the first usable one)
         #[arg(long)]
         server: Option<String>,
+        /// Print JSON instead of text
         #[arg(long)]
         json: bool,
     },
     /// List targets: reachable? version? servers
     List {
+        /// Print JSON instead of text
         #[arg(long)]
         json: bool,
     },
     /// Forget a target and its token (refused while projects run on it)
-    Rm { name: String },
+    Rm {
+        /// The target's name
+        name: String,
+    },
 }
 
 /// Runs one `target` command.
