@@ -94,7 +94,7 @@ fn rejected(r: JsonRejection) -> Problem {
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
     /// Project name: 1-40 of `a-z 0-9 -`, starting and ending with a letter or digit.
-    #[schema(example = "shop")]
+    #[schema(example = "shop", pattern = "^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")]
     pub name: String,
     /// Realtime engine; the server's default (`native`) when absent.
     pub engine: Option<RealtimeEngine>,
@@ -169,6 +169,9 @@ pub struct LogsQuery {
     /// Keep streaming (Server-Sent Events, one `log` event per line).
     pub follow: Option<bool>,
 }
+
+/// The most history lines one logs request returns (the document's `tail` maximum).
+const MAX_TAIL: u64 = 100_000;
 
 /// `GET /v1/projects/{name}/doctor`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -260,7 +263,8 @@ pub async fn docker<P: Provisioner + Clone + 'static>(State(st): St<P>) -> Json<
     params(CreateQuery),
     request_body = CreateBody,
     responses(
-        (status = 201, description = "Created and ready: the provisioning result (`Accept: text/event-stream` streams `progress` events, then `result` or `error`)", body = ProjectCard,
+        (status = 201, description = "Created and ready: the provisioning result (`Accept: text/event-stream` streams `progress` events, then `result` or `error`)",
+            content((ProjectCard = "application/json"), (String = "text/event-stream")),
             headers(("location" = String, description = "The project's URL"))),
         (status = 202, description = "Accepted (`?wait=false`); the work goes on", body = Accepted),
         (status = 400, description = "Not JSON, or a bad query parameter", body = Problem, content_type = "application/problem+json"),
@@ -500,7 +504,8 @@ pub async fn remove<P: Provisioner + Clone + 'static>(
 
 #[utoipa::path(get, path = "/v1/projects/{name}/logs", tag = "projects",
     params(("name" = String, Path, description = "Project name", example = "shop"), LogsQuery),
-    responses((status = 200, description = "Log lines (`follow=true`: Server-Sent Events, one `log` event per line)", body = [LogLine]),
+    responses((status = 200, description = "Log lines (`follow=true`: Server-Sent Events, one `log` event per line)",
+                content((Vec<LogLine> = "application/json"), (String = "text/event-stream"))),
               (status = 400, description = "A bad query parameter", body = Problem, content_type = "application/problem+json"),
               (status = 401, description = "No or wrong token", body = Problem, content_type = "application/problem+json"),
               (status = 403, description = "Foreign Host", body = Problem, content_type = "application/problem+json"),
@@ -512,6 +517,15 @@ pub async fn logs<P: Provisioner + Clone + 'static>(
     Path(name): Path<String>,
     Params(q): Params<LogsQuery>,
 ) -> Res<Response> {
+    if q.tail.is_some_and(|t| t > MAX_TAIL) {
+        return Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "bad_query",
+            format!("tail: at most {MAX_TAIL} lines"),
+            Some("ask for fewer lines, or follow the stream"),
+        )
+        .into());
+    }
     let follow = q.follow.unwrap_or(false);
     let lines = st
         .app
