@@ -16,11 +16,17 @@ use super::*;
 impl<P: Provisioner> Supalove<P> {
     /// Every registered project with its live status.
     pub async fn list(&self) -> Result<Vec<ProjectCard>> {
-        let mut cards = Vec::new();
-        for record in self.records().await? {
-            cards.push(self.card(&record).await?);
-        }
-        Ok(cards)
+        use futures_util::TryStreamExt;
+        let records = self.records().await?;
+        // Cards are read a few at a time (secret-store lookups and inspects overlap), in order.
+        let cards: Vec<_> = records
+            .into_iter()
+            .map(|r| async move { self.card(&r).await })
+            .collect();
+        futures_util::stream::iter(cards)
+            .buffered(LIST_CONCURRENCY)
+            .try_collect()
+            .await
     }
 
     /// One project's card.
@@ -263,3 +269,6 @@ pub enum WatchEvent {
     DockerLost { tried: Vec<String>, detail: String },
     DockerBack { endpoint: String },
 }
+
+/// How many cards `list` reads at once.
+const LIST_CONCURRENCY: usize = 8;
