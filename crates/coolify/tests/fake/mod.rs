@@ -189,10 +189,19 @@ pub struct State {
 }
 
 impl State {
-    /// A 24-character `[a-z0-9]` uuid, as Coolify makes them.
+    /// A 24-character `[a-z0-9]` uuid, as Coolify makes them. Unique per run (salted with the
+    /// process id and start time): the dockerd-backed fake names compose projects and volumes
+    /// after them, so a run must never meet a volume an earlier run left.
     fn uuid(&mut self) -> String {
+        static SALT: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+        let salt = *SALT.get_or_init(|| {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64);
+            nanos ^ (u64::from(std::process::id()) << 40)
+        });
         self.counter += 1;
-        let mut x = self.counter.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5bd1_e995;
+        let mut x = (self.counter ^ salt).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5bd1_e995;
         let alphabet = b"abcdefghijklmnopqrstuvwxyz0123456789";
         (0..24)
             .map(|_| {
