@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use common::World;
 use fake::{Backing, FakeCoolify, Knobs, Lifecycle, State};
-use serde_yaml::Value;
+use serde_norway::Value;
 use supalove_core::provisioner::{Provisioner, ServiceState};
 use supalove_core::spec::StackSpec;
 use supalove_core::template::{RenderedStack, Upload};
@@ -30,7 +30,7 @@ fn coolify_transform(
     env: &BTreeMap<String, String>,
     files: &[(String, String, String)],
 ) -> RenderedStack {
-    let mut doc: Value = serde_yaml::from_str(compose).unwrap();
+    let mut doc: Value = serde_norway::from_str(compose).unwrap();
     let services = doc["services"].as_mapping_mut().unwrap();
     for (name, svc) in services.iter_mut() {
         let name = name.as_str().unwrap().to_string();
@@ -62,7 +62,7 @@ fn coolify_transform(
     doc["networks"]["default"]["labels"]["dev.supalove.project"] = Value::from(uuid);
     let mut spec_value = doc.clone();
     interpolate(&mut spec_value, env);
-    let spec: StackSpec = serde_yaml::from_value(spec_value).unwrap();
+    let spec: StackSpec = serde_norway::from_value(spec_value).unwrap();
     let uploads = files
         .iter()
         .map(|(service, path, content)| Upload {
@@ -74,7 +74,7 @@ fn coolify_transform(
         })
         .collect();
     RenderedStack {
-        compose_yaml: serde_yaml::to_string(&doc).unwrap(),
+        compose_yaml: serde_norway::to_string(&doc).unwrap(),
         spec,
         uploads,
         variables: env.clone(),

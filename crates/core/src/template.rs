@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_yaml::Value;
+use serde_norway::Value;
 
 use crate::error::{Error, Result};
 use crate::spec::{Mount, StackSpec};
@@ -159,11 +159,11 @@ pub fn render(ctx: &TemplateContext, env: &BTreeMap<String, String>) -> Result<R
         })
         .map_err(|e| Error::Template(e.to_string()))?;
     let mut value: Value =
-        serde_yaml::from_str(&compose_yaml).map_err(|e| Error::Template(e.to_string()))?;
+        serde_norway::from_str(&compose_yaml).map_err(|e| Error::Template(e.to_string()))?;
     let inline = take_inline_files(&mut value);
     interpolate_value(&mut value, env)?;
     let spec: StackSpec =
-        serde_yaml::from_value(value).map_err(|e| Error::Template(e.to_string()))?;
+        serde_norway::from_value(value).map_err(|e| Error::Template(e.to_string()))?;
     let mut uploads = uploads_for(&spec)?;
     uploads.extend(secret_uploads(&spec, env)?);
     uploads.extend(inline);
@@ -279,7 +279,7 @@ fn secret_uploads(spec: &StackSpec, env: &BTreeMap<String, String>) -> Result<Ve
 /// `${...}` belong to a shell script). A target that resolves them itself must be given each.
 pub fn referenced_variables(compose_yaml: &str) -> Result<std::collections::BTreeSet<String>> {
     let mut value: Value =
-        serde_yaml::from_str(compose_yaml).map_err(|e| Error::Template(e.to_string()))?;
+        serde_norway::from_str(compose_yaml).map_err(|e| Error::Template(e.to_string()))?;
     take_inline_files(&mut value);
     let mut names = std::collections::BTreeSet::new();
     collect_variables(&value, &mut names);
@@ -686,7 +686,7 @@ mod tests {
             "no file secrets on Coolify"
         );
         assert!(!r.compose_yaml.contains("./init:"), "no directory bind");
-        let doc: Value = serde_yaml::from_str(&r.compose_yaml).unwrap();
+        let doc: Value = serde_norway::from_str(&r.compose_yaml).unwrap();
         let vols = doc["services"]["db"]["volumes"].as_sequence().unwrap();
         let inline: Vec<(&str, &str)> = vols
             .iter()

@@ -39,7 +39,7 @@ pub(super) fn parse_compose(raw: &str) -> Result<Parsed, Answer> {
             "The docker_compose_raw should be Docker Compose YAML.",
         )
     })?;
-    let doc: serde_yaml::Value = serde_yaml::from_str(&yaml)
+    let doc: serde_norway::Value = serde_norway::from_str(&yaml)
         .map_err(|e| invalid("docker_compose_raw", &format!("Invalid YAML: {e}")))?;
     let services = doc
         .get("services")
@@ -66,7 +66,7 @@ pub(super) fn parse_compose(raw: &str) -> Result<Parsed, Answer> {
             let mut kept = Vec::new();
             for v in vols {
                 let (source, target) = match v {
-                    serde_yaml::Value::String(s) => {
+                    serde_norway::Value::String(s) => {
                         let mut parts = s.split(':');
                         (
                             parts.next().unwrap_or("").to_string(),
@@ -98,7 +98,7 @@ pub(super) fn parse_compose(raw: &str) -> Result<Parsed, Answer> {
                     None => kept.push(v.clone()),
                 }
             }
-            clean["volumes"] = serde_yaml::Value::Sequence(kept);
+            clean["volumes"] = serde_norway::Value::Sequence(kept);
         }
         let mut needs = BTreeSet::new();
         collect_vars(

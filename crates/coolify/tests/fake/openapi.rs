@@ -57,7 +57,7 @@ impl OpenApi {
         let path = document_path();
         let text = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-        let doc: Value = serde_yaml::from_str(&text)
+        let doc: Value = serde_norway::from_str(&text)
             .unwrap_or_else(|e| panic!("{} is not YAML: {e}", path.display()));
         assert!(
             doc["openapi"]
