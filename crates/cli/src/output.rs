@@ -4,17 +4,12 @@ use supalove_core::card::{ProjectCard, ProjectStatus};
 
 /// `2027-11-24` from seconds since the Unix epoch (UTC).
 pub fn date(secs: u64) -> String {
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = (secs / 86_400) as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+    let stamp = i64::try_from(secs).unwrap_or(i64::MAX);
+    match time::OffsetDateTime::from_unix_timestamp(stamp) {
+        Ok(t) => format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day()),
+        // Past the year 9999: no date a person would read; say what was stored.
+        Err(_) => format!("{secs} s after 1970"),
+    }
 }
 
 /// A status word for people.

@@ -97,41 +97,28 @@ impl Event {
 }
 
 /// Milliseconds since the Unix epoch of an RFC 3339 time such as `2026-11-24T14:00:00.123Z`
-/// or `2026-11-24T14:00:00.123456+00:00` (what `commit_timestamp` carries).
+/// or `2026-11-24T14:00:00.123456+00:00` (what `commit_timestamp` carries). Postgres' own
+/// spelling (`2026-11-24 14:00:00.1+00`, or no offset for UTC) is accepted too.
 pub fn parse_rfc3339_ms(text: &str) -> Option<f64> {
-    let b = text.as_bytes();
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b'T' || b[10] == b' ') {
-        return None;
+    let mut norm = text.to_string();
+    if norm.get(10..11) == Some(" ") {
+        norm.replace_range(10..11, "T");
     }
-    let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    let mut rest = &text[19..];
-    let mut frac = 0.0;
-    if let Some(r) = rest.strip_prefix('.') {
-        let digits = r.find(|c: char| !c.is_ascii_digit()).unwrap_or(r.len());
-        frac = format!("0.{}", &r[..digits]).parse().ok()?;
-        rest = &r[digits..];
-    }
-    let offset_min = match rest {
-        "Z" | "" => 0,
-        _ => {
-            let sign = if rest.starts_with('-') { -1 } else { 1 };
-            let hh: i64 = rest.get(1..3)?.parse().ok()?;
-            let mm: i64 = rest.get(4..6).and_then(|m| m.parse().ok()).unwrap_or(0);
-            sign * (hh * 60 + mm)
+    // What follows the seconds and their fraction: the offset, if any.
+    let offset_at = norm
+        .get(19..)?
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .map(|i| i + 19);
+    match offset_at.map(|i| &norm[i..]) {
+        None => norm.push('Z'),
+        Some(off) if off.len() == 3 && (off.starts_with('+') || off.starts_with('-')) => {
+            norm.push_str(":00")
         }
-    };
-    // Days from civil (Howard Hinnant).
-    let y2 = if mo <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + h * 3600 + mi * 60 + s - offset_min * 60;
-    Some(secs as f64 * 1000.0 + frac * 1000.0)
+        Some(_) => {}
+    }
+    let t =
+        time::OffsetDateTime::parse(&norm, &time::format_description::well_known::Rfc3339).ok()?;
+    Some(t.unix_timestamp() as f64 * 1000.0 + f64::from(t.nanosecond()) / 1_000_000.0)
 }
 
 #[cfg(test)]

@@ -265,35 +265,15 @@ impl StackSpec {
     }
 }
 
-/// Parses compose durations such as `1s`, `500ms`, `1m30s`.
+/// Parses compose durations such as `1s`, `500ms`, `1m30s` (whole numbers only, as compose).
 pub fn parse_duration(text: &str) -> Result<Duration> {
     let bad = || Error::Template(format!("duration {text:?} is not like 1s, 500ms or 1m30s"));
-    let mut total = Duration::ZERO;
-    let mut rest = text.trim();
-    if rest.is_empty() {
+    let text = text.trim();
+    // humantime reads more (`1 day`, spaces, fractions); we keep to the whole-number form.
+    if text.is_empty() || text.contains(|c: char| c.is_whitespace() || c == '.') {
         return Err(bad());
     }
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-        if digits == 0 {
-            return Err(bad());
-        }
-        let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let unit = &rest[..unit_len];
-        total += match unit {
-            "ms" => Duration::from_millis(n),
-            "s" => Duration::from_secs(n),
-            "m" => Duration::from_secs(n * 60),
-            "h" => Duration::from_secs(n * 3600),
-            _ => return Err(bad()),
-        };
-        rest = &rest[unit_len..];
-    }
-    Ok(total)
+    humantime::parse_duration(text).map_err(|_| bad())
 }
 
 #[cfg(test)]

@@ -188,15 +188,8 @@ fn one_container(
 
 /// Seconds since the Unix epoch of Docker's `2026-11-24T14:19:36.111111111Z` stamps.
 fn unix_seconds(ts: &str) -> Option<i32> {
-    let num = |r: std::ops::Range<usize>| ts.get(r)?.parse::<i64>().ok();
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    let y2 = if mo <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let doy = (153 * ((mo + 9) % 12) + 2) / 5 + d - 1;
-    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
-    i32::try_from(days * 86_400 + h * 3600 + mi * 60 + s).ok()
+    let t = time::OffsetDateTime::parse(ts, &time::format_description::well_known::Rfc3339).ok()?;
+    i32::try_from(t.unix_timestamp()).ok()
 }
 
 fn read_once(
