@@ -16,6 +16,7 @@ pub mod presence;
 pub mod rest;
 pub mod socket;
 pub mod state;
+#[cfg(feature = "testkit")]
 pub mod testkit;
 
 use std::net::SocketAddr;
