@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the native Realtime engine: the Rust unit/property/integration tests of
 # crates/phoenix and crates/realtime (against a throwaway Postgres 15), then the Node
-# compatibility suite with the official @supabase/realtime-js and @supabase/supabase-js.
+# compatibility suites: the official @supabase/realtime-js and @supabase/supabase-js and the
+# `phoenix` npm client (Node), then the official Python clients `realtime` and `supabase`
+# (a venv cached under ~/.cache/supalove).
 # Idempotent: installs only what is missing. Fails loudly on the first failure.
 set -euo pipefail
 
@@ -102,10 +104,25 @@ for _ in $(seq 1 200); do
 done
 healthy || { cat "$WORK/engine.log" >&2; die "engine never became healthy"; }
 
-say "node compatibility suite (realtime-js 2.109.0 + 2.119.1, vsn 1.0.0 + 2.0.0, supabase-js)"
+say "node compatibility suite (realtime-js 2.109.0 + 2.119.1, vsn 1.0.0 + 2.0.0, supabase-js, phoenix)"
 if ! (cd "$COMPAT" && REALTIME_PORT="$RT_PORT" JWT_SECRET="$JWT_SECRET" \
       DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres" npm test --silent); then
   echo "--- engine log ---" >&2; tail -50 "$WORK/engine.log" >&2
   die "node compatibility suite failed"
 fi
+
+# --- Python compatibility suite -------------------------------------------------------------
+PY_REALTIME=2.34.1
+PY_SUPABASE=2.34.1
+PY_PSYCOPG=3.2.10
+PY_VENV="${XDG_CACHE_HOME:-$HOME/.cache}/supalove/realtime-py-$PY_REALTIME"
+if ! "$PY_VENV/bin/python" -c 'import realtime, supabase, psycopg' 2>/dev/null; then
+  say "installing realtime $PY_REALTIME, supabase $PY_SUPABASE into $PY_VENV"
+  python3 -m venv "$PY_VENV"
+  "$PY_VENV/bin/pip" install -q "realtime==$PY_REALTIME" "supabase==$PY_SUPABASE" "psycopg[binary]==$PY_PSYCOPG"
+fi
+say "python compatibility suite (realtime-py $PY_REALTIME, supabase-py $PY_SUPABASE, vsn 1.0.0)"
+ENGINE="$ENGINE" PG_PORT="$PG_PORT" JWT_SECRET="$JWT_SECRET" "$PY_VENV/bin/python" "$COMPAT/python/test_realtime_py.py" \
+  || die "python compatibility suite failed"
+
 say "all realtime tests passed"

@@ -272,6 +272,22 @@ pub fn decode_user_broadcast(bytes: &[u8]) -> Result<UserBroadcast, DecodeError>
 mod tests {
     use super::*;
 
+    /// Found by the `phoenix_v2_binary` fuzz target (seed `float-roundtrip-regression`):
+    /// without serde_json's `float_roundtrip`, a long decimal parsed one ULP off, so the
+    /// number relayed differed from what the sender's `JSON.parse` gives.
+    #[test]
+    fn long_decimals_survive_a_round_trip() {
+        let mut bytes = vec![3, 1, 3, 1, 0, 0, b':', 0x16, b'!', b't', b'i', b'}'];
+        bytes.extend_from_slice(b"22200000018888888888888888888888888483599");
+        let b = decode_user_broadcast_push(&bytes).unwrap();
+        assert_eq!(
+            b.body,
+            BroadcastBody::Json(serde_json::json!(2.220000001888889e40))
+        );
+        let again = decode_user_broadcast_push(&encode_user_broadcast_push(&b).unwrap()).unwrap();
+        assert_eq!(again, b);
+    }
+
     fn sample(body: BroadcastBody) -> UserBroadcast {
         UserBroadcast {
             join_ref: Some("1".into()),

@@ -180,7 +180,7 @@ async fn bad_subscriptions_get_a_system_error() {
         ),
         (
             json!([{"event": "*", "schema": "public", "table": "todos", "filter": "n=like.1"}]),
-            "not supported",
+            "requires a text-compatible column type",
         ),
     ]
     .into_iter()

@@ -483,3 +483,40 @@ async fn private_channel_without_write_permission() {
         json!(["1", "p", "realtime:ro", "phx_reply", {"status":"error","response":{}}])
     );
 }
+
+/// R:lib/extensions/postgres_cdc_rls/subscriptions.ex (parse_subscription_params: the
+/// `Error parsing \`filter\` params: …` messages) and
+/// R:lib/realtime_web/channels/realtime_channel.ex:366-380 (ok join reply first, then a
+/// `system` push with extension `postgres_changes`, join_ref and a null ref; the channel stays).
+#[tokio::test]
+async fn unparsable_filter_gets_the_official_system_push() {
+    let (_pg, e) = setup(ReplicationMode::Rls).await;
+    let mut c = connect(&e, &token("service_role"), Vsn::V2).await;
+    let changes =
+        json!([{"event": "*", "schema": "public", "table": "todos", "filter": "id=foo.hey"}]);
+    let reply = join_v2(
+        &mut c,
+        "realtime:pf",
+        json!("7"),
+        json!({"postgres_changes": changes}),
+    )
+    .await;
+    assert_eq!(reply[4]["status"], "ok", "{reply}");
+    assert_eq!(
+        c.expect_json(|v| is(v, "realtime:pf", "system")).await,
+        json!(["7", null, "realtime:pf", "system", {
+            "extension": "postgres_changes",
+            "status": "error",
+            "message": "Error parsing `filter` params: [\"foo\", \"hey\"]",
+            "channel": "pf"
+        }])
+    );
+    // The channel stays joined: a heartbeat still works and a leave is answered ok.
+    until_heartbeat(&mut c, "hb").await;
+    c.send_text(r#"["7","l","realtime:pf","phx_leave",{}]"#)
+        .await;
+    assert_eq!(
+        c.expect_json(|v| v[1] == "l").await,
+        json!(["7", "l", "realtime:pf", "phx_reply", {"status":"ok","response":{}}])
+    );
+}

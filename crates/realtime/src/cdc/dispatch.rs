@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 use supalove_phoenix::Frame;
 use tokio_postgres::Client;
 
+use super::filter::Filter;
 use super::pgoutput::{format_commit_ts, Message, TupleValue};
 use super::registry::{ChannelSubs, Registry};
 use super::relations::{self, Check, Privileges, RelInfo};
@@ -136,8 +137,8 @@ impl Dispatcher {
         let mut plan = Vec::new();
         let mut checks: Vec<Check> = Vec::new();
         for ch in registry.snapshot() {
-            let ids = matching_ids(&ch, change);
-            if ids.is_empty() {
+            let groups = matching_groups(&ch, change);
+            if groups.is_empty() {
                 continue;
             }
             let (allowed, errors) = match self.mode {
@@ -165,7 +166,28 @@ impl Dispatcher {
                     checks.push(c.clone());
                 }
             }
-            plan.push((ch, ids, allowed, errors, check));
+            // One push per distinct `select` of the channel's matching bindings, as the
+            // official `apply_rls` fans out per selected_columns.
+            for (select, ids) in groups {
+                let shown = match &select {
+                    None => allowed.clone(),
+                    Some(cols) => Arc::new(
+                        rel.columns
+                            .iter()
+                            .zip(allowed.iter())
+                            .map(|(c, a)| *a && (c.is_pk || cols.contains(&c.name)))
+                            .collect(),
+                    ),
+                };
+                plan.push((
+                    ch.clone(),
+                    ids,
+                    select,
+                    shown,
+                    errors.clone(),
+                    check.clone(),
+                ));
+            }
         }
         // Pass 2: one round trip answers every RLS question for this row.
         let verdicts: HashMap<Check, bool> = if checks.is_empty() {
@@ -176,9 +198,10 @@ impl Dispatcher {
             checks.into_iter().zip(answers).collect()
         };
         // Pass 3: build each distinct payload once and fan it out.
-        let mut frames: HashMap<(String, Vec<u32>, String), Arc<SharedFrame>> = HashMap::new();
+        type Key = (String, Vec<u32>, Option<Vec<String>>, String);
+        let mut frames: HashMap<Key, Arc<SharedFrame>> = HashMap::new();
         let mut sent = 0;
-        for (ch, ids, allowed, errors, check) in plan {
+        for (ch, ids, select, allowed, errors, check) in plan {
             if let Some(c) = check {
                 if !verdicts.get(&c).copied().unwrap_or(false) {
                     continue;
@@ -189,7 +212,7 @@ impl Dispatcher {
                 ReplicationMode::Rls => ch.role.clone(),
             };
             let frame = frames
-                .entry((ch.topic.clone(), ids.clone(), role_key))
+                .entry((ch.topic.clone(), ids.clone(), select, role_key))
                 .or_insert_with(|| {
                     let payload = build_payload(change, &ids, &allowed, errors, self.mode);
                     SharedFrame::new(Frame::push(ch.topic.clone(), "postgres_changes", payload))
@@ -207,33 +230,44 @@ impl Dispatcher {
     }
 }
 
-fn matching_ids(ch: &ChannelSubs, change: &Change) -> Vec<u32> {
+/// The ids of the channel's bindings that want this change, grouped by their `select`.
+fn matching_groups(ch: &ChannelSubs, change: &Change) -> Vec<(Option<Vec<String>>, Vec<u32>)> {
     let rel = &change.rel;
-    ch.bindings
-        .iter()
-        .filter(|b| b.wants(&rel.schema, &rel.name, change.kind))
-        .filter(|b| {
-            let Some(f) = &b.filter else { return true };
-            let Some(idx) = rel.column_index(&f.column) else {
-                return false;
-            };
-            let typname = &rel.columns[idx].typname;
-            let value = match (change.kind, &change.new, &change.old) {
-                ("DELETE", _, Some(old)) => match &old[idx] {
-                    // Filters on columns a DELETE does not carry cannot be judged: deliver.
-                    None | Some(TupleValue::Unchanged) => return true,
-                    Some(v) => v.clone(),
-                },
-                (_, Some(new), _) => new[idx].clone(),
-                _ => return false,
-            };
-            match value {
-                TupleValue::Text(t) => f.matches(Some(&t), typname),
-                _ => f.matches(None, typname),
-            }
-        })
-        .map(|b| b.id)
-        .collect()
+    let mut groups: Vec<(Option<Vec<String>>, Vec<u32>)> = Vec::new();
+    for b in &ch.bindings {
+        if !b.wants(&rel.schema, &rel.name, change.kind)
+            || !b.filters.iter().all(|f| passes(f, change))
+        {
+            continue;
+        }
+        match groups.iter_mut().find(|(s, _)| *s == b.select) {
+            Some((_, ids)) => ids.push(b.id),
+            None => groups.push((b.select.clone(), vec![b.id])),
+        }
+    }
+    groups
+}
+
+/// Whether one condition holds for the change's row (the old row for a DELETE).
+fn passes(f: &Filter, change: &Change) -> bool {
+    let rel = &change.rel;
+    let Some(idx) = rel.column_index(&f.column) else {
+        return false;
+    };
+    let typname = &rel.columns[idx].typname;
+    let value = match (change.kind, &change.new, &change.old) {
+        ("DELETE", _, Some(old)) => match &old[idx] {
+            // Filters on columns a DELETE does not carry cannot be judged: deliver.
+            None | Some(TupleValue::Unchanged) => return true,
+            Some(v) => v.clone(),
+        },
+        (_, Some(new), _) => new[idx].clone(),
+        _ => return false,
+    };
+    match value {
+        TupleValue::Text(t) => f.matches(Some(&t), typname),
+        _ => f.matches(None, typname),
+    }
 }
 
 fn access_errors(rel: &RelInfo, kind: &str, allowed: &[bool]) -> Vec<String> {

@@ -3,6 +3,7 @@
 pub mod capture;
 pub mod dispatch;
 pub mod filter;
+pub mod pattern;
 pub mod pgoutput;
 pub mod registry;
 pub mod relations;

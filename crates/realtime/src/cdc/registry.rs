@@ -20,8 +20,10 @@ pub struct Binding {
     pub schema: String,
     /// Table name, `None` for every published table of the schema.
     pub table: Option<String>,
-    /// Row filter with database-canonical values.
-    pub filter: Option<Filter>,
+    /// Row conditions (all must hold), with database-canonical values.
+    pub filters: Vec<Filter>,
+    /// `select`: the columns to send (primary key columns are always sent); `None` = all.
+    pub select: Option<Vec<String>>,
 }
 
 impl Binding {
@@ -211,7 +213,8 @@ mod tests {
             event: "INSERT".into(),
             schema: "public".into(),
             table: None,
-            filter: None,
+            filters: Vec::new(),
+            select: None,
         };
         assert!(b.wants("public", "x", "INSERT"));
         assert!(!b.wants("public", "x", "DELETE"));

@@ -8,7 +8,8 @@ use supalove_phoenix::{Frame, PostgresChangeParams, Refs};
 use tokio_postgres::Client;
 
 use super::capture::{describe, PUBLICATION};
-use super::filter::Filter;
+use super::filter::{self, Condition, Filter, IsWhat, Op, Test};
+use super::pattern::Like;
 use super::registry::{Binding, ChannelSubs};
 use super::relations::quote_ident;
 use crate::config::ReplicationMode;
@@ -20,6 +21,8 @@ use crate::state::State;
 enum Failure {
     /// The client's parameters are wrong: tell it and stop.
     Invalid(String),
+    /// The parameters do not parse: the official server's message, sent as is; stop.
+    Params(String),
     /// The database is unreachable: tell it and retry.
     Database(String),
 }
@@ -82,7 +85,7 @@ pub async fn attach(state: &Arc<State>, req: &Request) -> Result<(), String> {
     loop {
         match attach_once(state, req).await {
             Ok(()) => return Ok(()),
-            Err(Failure::Invalid(why)) => return Err(why),
+            Err(Failure::Invalid(why) | Failure::Params(why)) => return Err(why),
             Err(Failure::Database(_)) => tokio::time::sleep(Duration::from_millis(500)).await,
         }
     }
@@ -126,6 +129,10 @@ pub async fn run(state: Arc<State>, req: Request) {
                     format!("Subscribing to PostgreSQL failed: {why}"),
                 );
                 req.subs.mailbox.send(msg).await;
+                return;
+            }
+            Err(Failure::Params(message)) => {
+                req.subs.mailbox.send(system(&req, "error", message)).await;
                 return;
             }
             Err(Failure::Database(why)) => {
@@ -188,75 +195,242 @@ async fn validate(
                 Value::Object(p.raw.clone())
             )));
         }
-        let filter = match (&p.filter, &table) {
-            (None, _) => None,
-            (Some(f), _) if f.is_empty() => None,
-            (Some(_), None) => {
+        // Parse everything before asking the database, like the official server.
+        let conditions = filter::parse(p.filter.as_deref().unwrap_or(""))
+            .map_err(|e| Failure::Params(e.to_string()))?;
+        let select = parse_select(p.select.as_ref(), table.is_none())?;
+        let filters = match (&table, conditions.is_empty()) {
+            (_, true) => Vec::new(),
+            (None, false) => {
                 return Err(Failure::Invalid("a filter needs a specific table".into()));
             }
-            (Some(raw), Some(t)) => {
-                Some(canonical_filter(client, raw, &schema, t, &req.subs.role, mode).await?)
+            (Some(t), false) => {
+                let rel = format!("{}.{}", quote_ident(&schema), quote_ident(t));
+                let mut out = Vec::with_capacity(conditions.len());
+                for c in conditions {
+                    out.push(compile(client, c, &rel, &req.subs.role, mode).await?);
+                }
+                out
             }
         };
+        if let (Some(cols), Some(t)) = (&select, &table) {
+            let rel = format!("{}.{}", quote_ident(&schema), quote_ident(t));
+            for col in cols {
+                if column(client, &rel, col, &req.subs.role, mode)
+                    .await?
+                    .is_none()
+                {
+                    return Err(Failure::Invalid(format!("invalid column for select {col}")));
+                }
+            }
+        }
         out.push(Binding {
             id: *id,
             event: p.event.clone(),
             schema,
             table,
-            filter,
+            filters,
+            select,
         });
     }
     Ok(out)
 }
 
-async fn canonical_filter(
+/// `select`: a list of column names (other items dropped, empty = all columns); a string is
+/// refused, and so is a list on a wildcard subscription (official messages).
+fn parse_select(raw: Option<&Value>, wildcard: bool) -> Result<Option<Vec<String>>, Failure> {
+    let cols: Vec<String> = match raw {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        Some(Value::String(_)) => {
+            return Err(Failure::Params(
+                "Error parsing `select` params: expected a list of column name strings, e.g. \
+                 select: [\"col1\", \"col2\"]"
+                    .into(),
+            ))
+        }
+        _ => Vec::new(),
+    };
+    if cols.is_empty() {
+        return Ok(None);
+    }
+    if wildcard {
+        return Err(Failure::Params(
+            "Column selection is not supported for wildcard subscriptions. Provide an explicit \
+             schema and table name."
+                .into(),
+        ));
+    }
+    Ok(Some(cols))
+}
+
+/// A column's type (`regtype` text), if it exists and (in RLS mode) the role may select it.
+async fn column(
     client: &Client,
-    raw: &str,
-    schema: &str,
-    table: &str,
+    rel: &str,
+    name: &str,
     role: &str,
     mode: ReplicationMode,
-) -> Result<Filter, Failure> {
-    let mut filter = Filter::parse(raw).map_err(|e| Failure::Invalid(e.to_string()))?;
-    let rel = format!("{}.{}", quote_ident(schema), quote_ident(table));
+) -> Result<Option<String>, Failure> {
     let row = client
         .query_opt(
-            "select format_type(a.atttypid, a.atttypmod), \
+            "select a.atttypid::regtype::text, \
              coalesce(has_column_privilege(r.oid, a.attrelid, a.attname::text, 'SELECT'), false) \
              from pg_attribute a left join pg_roles r on r.rolname = $3 \
              where a.attrelid = $1::text::regclass and a.attname = $2 and a.attnum > 0 and not a.attisdropped",
-            &[&rel, &filter.column, &role],
+            &[&rel, &name, &role],
         )
         .await
         .map_err(db)?;
-    let Some(row) = row else {
+    Ok(row
+        .filter(|r| mode == ReplicationMode::Stream || r.get::<_, bool>(1))
+        .map(|r| r.get(0)))
+}
+
+/// Checks one condition against the table as the official trigger
+/// (`realtime.subscription_check_filters`) does, and makes it ready to evaluate.
+async fn compile(
+    client: &Client,
+    c: Condition,
+    rel: &str,
+    role: &str,
+    mode: ReplicationMode,
+) -> Result<Filter, Failure> {
+    let Some(sql_type) = column(client, rel, &c.column, role, mode).await? else {
         return Err(Failure::Invalid(format!(
             "invalid column for filter {}",
-            filter.column
+            c.column
         )));
     };
-    let (sql_type, selectable): (String, bool) = (row.get(0), row.get(1));
-    if mode == ReplicationMode::Rls && !selectable {
-        return Err(Failure::Invalid(format!(
-            "invalid column for filter {}",
-            filter.column
-        )));
-    }
-    let cast = format!("select $1::text::{sql_type}::text");
-    let mut canonical = Vec::with_capacity(filter.values.len());
-    for v in &filter.values {
-        let row = client
-            .query_one(&cast, &[v])
-            .await
-            .map_err(|e| match e.as_db_error() {
-                Some(_) => Failure::Invalid(format!(
-                    "invalid filter value `{v}` for column {} of type {sql_type}",
-                    filter.column
-                )),
-                None => Failure::Database(describe(e)),
+    let bad_value = |e: tokio_postgres::Error| match e.as_db_error() {
+        Some(_) => Failure::Invalid(format!(
+            "invalid filter value `{}` for column {} of type {sql_type}",
+            c.value, c.column
+        )),
+        None => Failure::Database(describe(e)),
+    };
+    let has_operator = |name: &'static str, both_sides: bool| {
+        let sql_type = sql_type.clone();
+        async move {
+            let q = if both_sides {
+                "select exists(select 1 from pg_operator where oprname = $1 \
+                 and oprleft = $2::text::regtype and oprright = $2::text::regtype \
+                 and oprresult = 'boolean'::regtype)"
+            } else {
+                "select exists(select 1 from pg_operator where oprname = $1 \
+                 and oprleft = $2::text::regtype)"
+            };
+            let row = client.query_one(q, &[&name, &sql_type]).await.map_err(db)?;
+            if row.get::<_, bool>(0) {
+                Ok(())
+            } else {
+                Err(Failure::Invalid(format!(
+                    "operator {} requires a text-compatible column type, got {sql_type}",
+                    c.op.name()
+                )))
+            }
+        }
+    };
+    let test = match c.op {
+        Op::In => {
+            // The database parses the array literal, as `realtime.cast(value, type[])` does.
+            let rows = client
+                .query(
+                    &format!("select format('%s', e) from unnest($1::text::{sql_type}[]) e"),
+                    &[&c.value],
+                )
+                .await
+                .map_err(bad_value)?;
+            if rows.len() > 100 {
+                return Err(Failure::Invalid(
+                    "too many values for `in` filter. Maximum 100".into(),
+                ));
+            }
+            let values: Vec<Option<String>> = rows.iter().map(|r| r.get(0)).collect();
+            Test::In {
+                has_null: values.iter().any(Option::is_none),
+                values: values.into_iter().flatten().collect(),
+            }
+        }
+        Op::Is => {
+            let what = match c.value.as_str() {
+                "null" => IsWhat::Null,
+                "unknown" => IsWhat::Null,
+                "true" => IsWhat::True,
+                "false" => IsWhat::False,
+                _ => {
+                    return Err(Failure::Invalid(
+                        "invalid value for is filter: must be null, true, false, or unknown".into(),
+                    ))
+                }
+            };
+            if c.value != "null" && sql_type != "boolean" {
+                return Err(Failure::Invalid(format!(
+                    "is {} filter requires a boolean column, got {sql_type}",
+                    c.value
+                )));
+            }
+            Test::Is(what)
+        }
+        Op::Like | Op::Ilike => {
+            has_operator("~~", false).await?;
+            let like = Like::new(&c.value, c.op == Op::Ilike).map_err(|_| {
+                Failure::Invalid(format!(
+                    "invalid {} pattern `{}`: LIKE pattern must not end with escape character",
+                    c.op.name(),
+                    c.value
+                ))
             })?;
-        canonical.push(row.get::<_, String>(0));
-    }
-    filter.values = canonical;
-    Ok(filter)
+            Test::Like(like)
+        }
+        Op::Match | Op::Imatch => {
+            let name = if c.op == Op::Imatch { "~*" } else { "~" };
+            has_operator(name, true).await?;
+            if let Err(e) = client.query_one("select '' ~ $1", &[&c.value]).await {
+                return Err(match e.as_db_error() {
+                    Some(d) => Failure::Invalid(format!(
+                        "invalid regular expression for {} filter: {}",
+                        c.op.name(),
+                        d.message()
+                    )),
+                    None => Failure::Database(describe(e)),
+                });
+            }
+            // Postgres accepted it; ours must understand it the same way or refuse it.
+            let re = regex::RegexBuilder::new(&c.value)
+                .case_insensitive(c.op == Op::Imatch)
+                .dot_matches_new_line(true)
+                .build()
+                .map_err(|e| {
+                    Failure::Invalid(format!(
+                        "regular expression `{}` for {} filter uses syntax this engine does not \
+                         support (backreferences, lookaround, \\m \\M \\y and the like): {}",
+                        c.value,
+                        c.op.name(),
+                        e.to_string().lines().last().unwrap_or("")
+                    ))
+                })?;
+            Test::Regex(re)
+        }
+        Op::Eq | Op::Neq | Op::Lt | Op::Lte | Op::Gt | Op::Gte | Op::IsDistinct => {
+            // format('%s') gives the type's output text, the form pgoutput sends (`t`, not
+            // `true`, for booleans).
+            let row = client
+                .query_one(
+                    &format!("select format('%s', $1::text::{sql_type})"),
+                    &[&c.value],
+                )
+                .await
+                .map_err(bad_value)?;
+            Test::Compare(row.get(0))
+        }
+    };
+    Ok(Filter {
+        column: c.column,
+        op: c.op,
+        negate: c.negate,
+        test,
+    })
 }
