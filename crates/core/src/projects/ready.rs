@@ -44,6 +44,17 @@ impl ServiceProbes {
                     },
                 ]
             }
+            // The gateway publishes REALTIME_PORT and forwards health to the engine: the
+            // engine's health answered through it says the gateway serves.
+            "gateway" => {
+                let (path, bearer) = health_endpoint(record.realtime_engine, &self.anon);
+                vec![Probe::Http {
+                    port: record.ports.realtime,
+                    path,
+                    host: self.target.host.as_deref(),
+                    bearer,
+                }]
+            }
             _ => Vec::new(),
         }
     }
