@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use backon::{BackoffBuilder, ExponentialBuilder};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use supalove_phoenix::{serializer, Frame, Vsn};
@@ -18,6 +19,14 @@ use crate::event::Event;
 use crate::{ClientError, ClientOptions};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// The pause before each reconnect attempt: 100 ms, doubling to at most 5 s, for as long as
+/// it takes (no jitter: one client per socket, nothing to spread).
+pub(crate) const RECONNECT: ExponentialBuilder = ExponentialBuilder::new()
+    .with_min_delay(Duration::from_millis(100))
+    .with_factor(2.0)
+    .with_max_delay(Duration::from_secs(5))
+    .without_max_times();
 pub(crate) type Reply = oneshot::Sender<Result<Value, ClientError>>;
 
 /// What the public handle asks the task to do.
@@ -204,9 +213,10 @@ async fn reconnect(
             "the socket dropped before the reply".into(),
         )));
     }
-    let mut delay = Duration::from_millis(100);
+    let mut pauses = RECONNECT.build();
     loop {
-        tokio::time::sleep(delay).await;
+        let pause = pauses.next().unwrap_or(Duration::from_secs(5));
+        tokio::time::sleep(pause).await;
         if let Ok(mut ws) = open(opts, token).await {
             for (topic, ch) in channels.iter_mut() {
                 *next_ref += 1;
@@ -226,11 +236,30 @@ async fn reconnect(
             let _ = events.send(Event::Reconnected);
             return ws;
         }
-        delay = (delay * 2).min(Duration::from_secs(5));
     }
 }
 
 /// The vsn a client speaks, parsed from text.
 pub fn parse_vsn(text: &str) -> Result<Vsn, ClientError> {
     Vsn::parse(Some(text)).map_err(|e| ClientError::BadUrl(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reconnect pauses are the ones the hand-written loop had: 100 ms doubling, capped
+    /// at 5 s, never giving up (within a microsecond: backon multiplies in f32).
+    #[test]
+    fn reconnect_pauses_double_from_100_ms_to_5_s_and_never_stop() {
+        let want_ms = [100, 200, 400, 800, 1600, 3200, 5000, 5000];
+        let got: Vec<Duration> = RECONNECT.build().take(1000).collect();
+        assert_eq!(got.len(), 1000, "the policy never gives up");
+        for (i, (got, want)) in got.iter().zip(want_ms).enumerate() {
+            let want = Duration::from_millis(want);
+            let off = got.abs_diff(want);
+            assert!(off < Duration::from_micros(1), "pause {i}: {got:?}, want {want:?}");
+        }
+        assert_eq!(got[999], Duration::from_secs(5));
+    }
 }

@@ -68,20 +68,30 @@ pub struct Wait<'a> {
     pub interval: Duration,
 }
 
+/// What one round of [`wait_until`] found when a probe failed.
+enum Round {
+    /// Not ready yet: try again after the interval.
+    NotYet(String),
+    /// Waiting makes no sense any more (timeout, or the container died).
+    GiveUp(String),
+}
+
 /// The one readiness loop: probes until all pass or `timeout` passes; every tenth round
 /// `alive` says whether waiting still makes sense (the container might have died), and its
-/// error ends the wait at once. Returns how long it took, or why it gave up.
-pub async fn wait_until<F, Fut>(
-    wait: Wait<'_>,
-    mut alive: F,
-) -> std::result::Result<Duration, String>
+/// error ends the wait at once. Rounds are `interval` apart (a constant backon policy).
+/// Returns how long it took, or why it gave up.
+pub async fn wait_until<F, Fut>(wait: Wait<'_>, alive: F) -> std::result::Result<Duration, String>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = std::result::Result<(), String>>,
 {
+    use backon::{ConstantBuilder, Retryable};
+    use std::cell::{Cell, RefCell};
+
     let started = Instant::now();
-    let mut tries: u32 = 0;
-    loop {
+    let tries = Cell::new(0u32);
+    let alive = RefCell::new(alive);
+    let round = || async {
         let mut last = None;
         for probe in wait.probes {
             if let Err(e) = probe.once().await {
@@ -90,21 +100,31 @@ where
             }
         }
         let Some(last) = last else {
-            return Ok(started.elapsed());
+            return Ok(());
         };
-        tries += 1;
+        tries.set(tries.get() + 1);
         // Inspect is cheap but not free: check the container only every few rounds.
-        if tries.is_multiple_of(10) {
-            alive().await?;
+        if tries.get().is_multiple_of(10) {
+            let check = (alive.borrow_mut())();
+            check.await.map_err(Round::GiveUp)?;
         }
         if started.elapsed() > wait.timeout {
-            return Err(format!(
+            return Err(Round::GiveUp(format!(
                 "not ready after {}s: {last}",
                 wait.timeout.as_secs()
-            ));
+            )));
         }
-        tokio::time::sleep(wait.interval).await;
-    }
+        Err(Round::NotYet(last))
+    };
+    let policy = ConstantBuilder::new()
+        .with_delay(wait.interval)
+        .without_max_times();
+    round
+        .retry(policy)
+        .when(|r| matches!(r, Round::NotYet(_)))
+        .await
+        .map(|()| started.elapsed())
+        .map_err(|(Round::NotYet(why) | Round::GiveUp(why))| why)
 }
 
 /// `GET path` on 127.0.0.1:`port`; the HTTP status, or why there was none.
@@ -189,4 +209,94 @@ pub async fn probe_realtime_join(
     .await;
     client.close();
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A loopback port with nothing listening on it (bound, then released).
+    fn closed_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+
+    fn http_probe(port: u16) -> Probe<'static> {
+        Probe::Http {
+            port,
+            path: "/health",
+            host: None,
+            bearer: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn wait_until_gives_up_after_the_timeout_with_the_last_error_and_checks_alive_every_tenth_round(
+    ) {
+        let probes = [http_probe(closed_port())];
+        let alive_calls = AtomicU32::new(0);
+        let wait = Wait {
+            probes: &probes,
+            timeout: Duration::from_millis(600),
+            interval: Duration::from_millis(20),
+        };
+        let err = wait_until(wait, || async {
+            alive_calls.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        })
+        .await
+        .unwrap_err();
+        assert!(err.starts_with("not ready after 0s: "), "{err}");
+        assert!(err.to_lowercase().contains("refused"), "{err}");
+        // Rounds are >= 20 ms apart, so 600 ms holds at most ~30 rounds: alive ran at rounds
+        // 10, 20, ... and never on the others.
+        let calls = alive_calls.load(Ordering::SeqCst);
+        assert!((1..=3).contains(&calls), "alive ran {calls} times");
+    }
+
+    #[tokio::test]
+    async fn wait_until_stops_at_once_when_alive_says_the_container_died() {
+        let probes = [http_probe(closed_port())];
+        let wait = Wait {
+            probes: &probes,
+            timeout: Duration::from_secs(60),
+            interval: Duration::from_millis(1),
+        };
+        let err = wait_until(wait, || async { Err("the container exited (code 1)".into()) })
+            .await
+            .unwrap_err();
+        assert_eq!(err, "the container exited (code 1)");
+    }
+
+    #[tokio::test]
+    async fn wait_until_returns_once_every_probe_passes() {
+        // Nothing listens at first; an HTTP server answering 200 comes up after a few rounds.
+        let port = closed_port();
+        let server = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+            loop {
+                let (mut s, _) = listener.accept().await.unwrap();
+                let mut buf = [0u8; 512];
+                let _ = s.read(&mut buf).await;
+                let _ = s
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                    .await;
+            }
+        });
+        let probes = [http_probe(port)];
+        let wait = Wait {
+            probes: &probes,
+            timeout: Duration::from_secs(30),
+            interval: Duration::from_millis(10),
+        };
+        let took = wait_until(wait, || async { Ok(()) }).await.unwrap();
+        assert!(took >= Duration::from_millis(150), "{took:?}");
+        server.abort();
+    }
 }

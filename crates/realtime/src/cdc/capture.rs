@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use backon::{BackoffBuilder, ConstantBuilder, ConstantBackoff, ExponentialBackoff, ExponentialBuilder};
 use serde::Serialize;
 use tokio::sync::watch;
 use tokio_postgres::{Client, NoTls};
@@ -40,6 +41,19 @@ pub struct CaptureStatus {
 /// First reconnect delay after capture was lost; doubles per failed try up to `MAX_BACKOFF`
 /// and starts over once capture was live again.
 const INITIAL_BACKOFF: Duration = Duration::from_millis(200);
+
+/// The reconnect policy once capture has been live (or start-up took too long): 200 ms
+/// doubling to 10 s, never giving up, no jitter (one capture loop per engine).
+const RECONNECT: ExponentialBuilder = ExponentialBuilder::new()
+    .with_min_delay(INITIAL_BACKOFF)
+    .with_factor(2.0)
+    .with_max_delay(MAX_BACKOFF)
+    .without_max_times();
+
+/// Start-up: the database is most likely starting next to us; a try every 100 ms, about 30 s.
+const STARTUP: ConstantBuilder = ConstantBuilder::new()
+    .with_delay(STARTUP_RETRY)
+    .with_max_times(STARTUP_TRIES as usize);
 
 /// What capture has delivered, kept across reconnects so that a durable slot resumes exactly
 /// where dispatch stopped (no change twice, none missed) and a gap can be reported.
@@ -119,20 +133,20 @@ pub async fn run(state: Arc<State>, status: watch::Sender<CaptureStatus>) {
 
 /// The reconnect policy. Until capture was live once, the database is most likely still
 /// starting next to us (the engine and Postgres start together in a project's stack): retry
-/// briskly then, so capture goes live within ~100 ms of the database. After that, exponential
-/// backoff that starts over at `INITIAL_BACKOFF` each time capture had been live again.
+/// briskly then (`STARTUP`), so capture goes live within ~100 ms of the database. After that,
+/// `RECONNECT`'s exponential backoff, started over each time capture had been live again.
 #[derive(Debug)]
 struct Retry {
-    backoff: Duration,
-    ever_live: bool,
+    startup: Option<ConstantBackoff>,
+    backoff: ExponentialBackoff,
     reconnects: u64,
 }
 
 impl Default for Retry {
     fn default() -> Self {
         Retry {
-            backoff: INITIAL_BACKOFF,
-            ever_live: false,
+            startup: Some(STARTUP.build()),
+            backoff: RECONNECT.build(),
             reconnects: 0,
         }
     }
@@ -142,16 +156,15 @@ impl Retry {
     /// The delay before the next try after a failed session, and whether we are still in
     /// the start-up phase.
     fn after_failure(&mut self, was_live: bool) -> (Duration, bool) {
-        self.ever_live |= was_live;
         if was_live {
-            self.backoff = INITIAL_BACKOFF;
+            self.startup = None;
+            self.backoff = RECONNECT.build();
         }
-        if !self.ever_live && self.reconnects < STARTUP_TRIES {
-            return (STARTUP_RETRY, true);
+        if let Some(delay) = self.startup.as_mut().and_then(Iterator::next) {
+            return (delay, true);
         }
-        let delay = self.backoff;
-        self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
-        (delay, false)
+        self.startup = None;
+        (self.backoff.next().unwrap_or(MAX_BACKOFF), false)
     }
 }
 
@@ -512,14 +525,23 @@ mod tests {
                 .iter()
                 .map(|live| r.after_failure(*live).0)
                 .collect();
-            assert_eq!(
-                delays,
-                [INITIAL_BACKOFF, INITIAL_BACKOFF * 2, INITIAL_BACKOFF * 4]
-            );
+            let want = [INITIAL_BACKOFF, INITIAL_BACKOFF * 2, INITIAL_BACKOFF * 4];
+            for (got, want) in delays.iter().zip(want) {
+                // backon multiplies in f32: the same delays within a microsecond.
+                assert!(got.abs_diff(want) < Duration::from_micros(1), "{delays:?}");
+            }
         }
         for _ in 0..20 {
             r.after_failure(false);
         }
         assert_eq!(r.after_failure(false).0, MAX_BACKOFF);
+    }
+
+    #[test]
+    fn start_up_retries_briskly_for_about_30_s_then_backs_off() {
+        let mut r = Retry::default();
+        let brisk: Vec<(Duration, bool)> = (0..STARTUP_TRIES).map(|_| r.after_failure(false)).collect();
+        assert!(brisk.iter().all(|d| *d == (STARTUP_RETRY, true)));
+        assert_eq!(r.after_failure(false), (INITIAL_BACKOFF, false));
     }
 }

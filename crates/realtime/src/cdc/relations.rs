@@ -110,8 +110,13 @@ pub fn quote_ident(s: &str) -> String {
 
 const PRIVILEGE_TTL: Duration = Duration::from_secs(1);
 /// How long to wait for a streamed commit to become visible before judging RLS on it
-/// (a row deleted meanwhile is simply not visible to anybody).
-const VISIBILITY_WAIT: Duration = Duration::from_millis(64);
+/// (a row deleted meanwhile is simply not visible to anybody): pauses of 0.5 ms doubling to
+/// 64 ms, eight in all (127.5 ms).
+const VISIBILITY_PAUSES: backon::ExponentialBuilder = backon::ExponentialBuilder::new()
+    .with_min_delay(Duration::from_micros(500))
+    .with_factor(2.0)
+    .without_max_delay()
+    .with_max_times(8);
 
 /// Which columns a role may select, and when that was read.
 type Cached = (Instant, Arc<Vec<bool>>);
@@ -294,18 +299,17 @@ pub async fn visible_batch(
         sql.push_str(&probe);
     }
     sql.push_str("ROLLBACK;");
-    let mut pause = Duration::from_micros(500);
+    let mut pauses = backon::BackoffBuilder::build(VISIBILITY_PAUSES);
     let answer = loop {
         let result = client.simple_query(&sql).await;
         let Ok(messages) = &result else { break result };
         let row_exists = messages.iter().any(|m| {
             matches!(m, tokio_postgres::SimpleQueryMessage::Row(r) if r.get(0) == Some("su") && r.get(1) == Some("t"))
         });
-        if row_exists || pause > VISIBILITY_WAIT {
-            break result;
+        match pauses.next() {
+            Some(pause) if !row_exists => tokio::time::sleep(pause).await,
+            _ => break result,
         }
-        tokio::time::sleep(pause).await;
-        pause *= 2;
     };
     match answer {
         Ok(messages) => {
@@ -338,6 +342,21 @@ pub async fn visible_batch(
                 out.push(v);
             }
             out
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn visibility_pauses_double_from_half_a_millisecond_to_64_ms() {
+        let got: Vec<Duration> = backon::BackoffBuilder::build(VISIBILITY_PAUSES).collect();
+        let want: Vec<Duration> = (0..8).map(|i| Duration::from_micros(500 << i)).collect();
+        assert_eq!(got.len(), want.len(), "{got:?}");
+        for (got, want) in got.iter().zip(&want) {
+            assert!(got.abs_diff(*want) < Duration::from_micros(1), "{got:?} vs {want:?}");
         }
     }
 }

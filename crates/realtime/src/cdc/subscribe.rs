@@ -82,13 +82,18 @@ async fn attach_once(state: &Arc<State>, req: &Request) -> Result<(), Failure> {
 /// Attaches the bindings, retrying while the database is unreachable; `Err` carries why the
 /// client's parameters cannot work. Used when the client asked the join to wait.
 pub async fn attach(state: &Arc<State>, req: &Request) -> Result<(), String> {
-    loop {
-        match attach_once(state, req).await {
-            Ok(()) => return Ok(()),
-            Err(Failure::Invalid(why) | Failure::Params(why)) => return Err(why),
-            Err(Failure::Database(_)) => tokio::time::sleep(Duration::from_millis(500)).await,
-        }
-    }
+    use backon::{ConstantBuilder, Retryable};
+    // While the database is unreachable: a try every 500 ms for as long as the join waits.
+    let policy = ConstantBuilder::new()
+        .with_delay(Duration::from_millis(500))
+        .without_max_times();
+    (|| attach_once(state, req))
+        .retry(policy)
+        .when(|f| matches!(f, Failure::Database(_)))
+        .await
+        .map_err(|f| match f {
+            Failure::Invalid(why) | Failure::Params(why) | Failure::Database(why) => why,
+        })
 }
 
 /// The `system` message a channel gets once its bindings are attached.
