@@ -39,20 +39,29 @@ pub async fn show_project(state: St<'_>, name: String) -> Res<ProjectCard> {
 }
 
 #[tauri::command]
-pub async fn check_name(name: String) -> Res<NameCheck> {
-    let settings = Settings::from_env()?;
-    Ok(
-        match supalove_core::projects::check_new_name(&settings, &name) {
-            Ok(()) => NameCheck {
-                ok: true,
-                message: None,
-            },
-            Err(e) => NameCheck {
-                ok: false,
-                message: Some(e.to_string()),
-            },
+pub async fn check_name(state: St<'_>, name: String) -> Res<NameCheck> {
+    // The core's check (this home, then Docker's containers and volumes); when the app has
+    // no engine connection yet, the registry's alone.
+    let outcome = match state.call(|app| async move { Ok(app.check_name(&name).await) }).await {
+        Ok(outcome) => outcome,
+        Err(_) => {
+            let settings = Settings::from_env()?;
+            supalove_core::projects::check_new_name(&settings, &name).map(|()| None)
+        }
+    };
+    Ok(match outcome {
+        Ok(note) => NameCheck {
+            ok: true,
+            message: note,
         },
-    )
+        Err(e) => NameCheck {
+            ok: false,
+            message: Some(match e.hint_for(Shell::App) {
+                Some(hint) => format!("{e}; {hint}"),
+                None => e.to_string(),
+            }),
+        },
+    })
 }
 
 #[tauri::command]

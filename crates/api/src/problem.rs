@@ -72,6 +72,7 @@ pub fn status_of(e: &Error) -> StatusCode {
         | Error::Query { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         Error::NotFound(_) | Error::UnknownService { .. } => StatusCode::NOT_FOUND,
         Error::NameTaken(_)
+        | Error::NameHeld { .. }
         | Error::Busy(_)
         | Error::PortInUse { .. }
         | Error::NoFreePorts { .. }

@@ -337,7 +337,7 @@ pub async fn create<P: Provisioner + Clone + 'static>(
     let location = format!("/v1/projects/{}", b.name);
     if q.wait == Some(false) {
         // Refuse what can be refused at once, so a 202 is not followed by silent failure.
-        supalove_core::projects::check_new_name(st.app.settings(), &b.name)?;
+        st.app.check_name(&b.name).await?;
         let body = Accepted {
             name: b.name,
             status: "creating".into(),

@@ -201,13 +201,17 @@ enum Command {
     },
     /// Run SQL in the project's database (as its owner) and print the rows
     #[command(
-        after_help = "Examples:\n  supalove sql shop \"create table messages (id bigserial primary key, body text)\"\n  supalove sql shop \"alter publication supabase_realtime add table messages\"\n  supalove sql shop \"select count(*) from messages\" --json"
+        after_help = "The SQL comes from the argument, from a file (-f), or from stdin (`-` or no argument when stdin is not a terminal).\n\nExamples:\n  supalove sql shop \"create table messages (id bigserial primary key, body text)\"\n  supalove sql shop \"alter publication supabase_realtime add table messages\"\n  supalove sql shop \"select count(*) from messages\" --json\n  supalove sql shop -f schema.sql\n  pg_dump --schema-only other | supalove sql shop"
     )]
     Sql {
         /// The project name
         name: String,
-        /// The SQL to run (several statements separated by `;` run in order)
-        statement: String,
+        /// The SQL to run (several statements separated by `;` run in order); `-` reads stdin
+        #[arg(conflicts_with = "file")]
+        statement: Option<String>,
+        /// Read the SQL from this file
+        #[arg(short = 'f', long, value_name = "FILE.sql")]
+        file: Option<std::path::PathBuf>,
         /// Print JSON instead of text
         #[arg(long)]
         json: bool,
@@ -357,6 +361,37 @@ async fn app() -> anyhow::Result<targets::App> {
 fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
+}
+
+/// The SQL of `supalove sql`: the argument, the file of `-f`, or stdin (`-`, or no argument
+/// with stdin not a terminal). Empty SQL is refused, so nothing runs by mistake.
+fn sql_text(statement: Option<String>, file: Option<std::path::PathBuf>) -> anyhow::Result<String> {
+    use std::io::Read;
+    let (text, from) = match (statement, file) {
+        (_, Some(path)) => {
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                anyhow::anyhow!("cannot read the SQL file {}: {e}", path.display())
+            })?;
+            (text, path.display().to_string())
+        }
+        (Some(s), None) if s != "-" => (s, "the argument".to_string()),
+        (arg, None) => {
+            if arg.is_none() && std::io::stdin().is_terminal() {
+                anyhow::bail!(
+                    "no SQL given: pass it as an argument, with -f FILE.sql, or on stdin (`supalove sql <project> - < file.sql`)"
+                );
+            }
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| anyhow::anyhow!("cannot read SQL from stdin: {e}"))?;
+            (text, "stdin".to_string())
+        }
+    };
+    if text.trim().is_empty() {
+        anyhow::bail!("the SQL from {from} is empty: nothing was run");
+    }
+    Ok(text)
 }
 
 async fn run(command: Command) -> anyhow::Result<()> {
@@ -641,8 +676,10 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Sql {
             name,
             statement,
+            file,
             json,
         } => {
+            let statement = sql_text(statement, file)?;
             let results = app().await?.sql(&name, &statement).await?;
             if json {
                 print_json(&results)?;

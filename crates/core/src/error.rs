@@ -9,6 +9,14 @@ pub enum Error {
     InvalidName { name: String, reason: String },
     #[error("a project named {0:?} already exists")]
     NameTaken(String),
+    /// Docker already has containers named for the project, although this supalove home has
+    /// no project of that name: another home's project, or containers made by hand.
+    #[error("the name {name:?} is held on Docker by {} not made by this supalove: {}",
+        if containers.len() == 1 { "a container" } else { "containers" }, containers.join(", "))]
+    NameHeld {
+        name: String,
+        containers: Vec<String>,
+    },
     #[error("no project named {0:?}")]
     NotFound(String),
     #[error("project {project:?} has no service {service:?} (its services: {})", known.join(", "))]
@@ -244,6 +252,9 @@ impl Error {
                 "use 1-40 characters: lowercase letters, digits and '-', starting and ending with a letter or digit (e.g. `shop`, `blog-2`)".into()
             }
             Error::NameTaken(n) => format!("pick another name, or see it with `supalove show {n}`"),
+            Error::NameHeld { name, .. } => format!(
+                "they belong to another supalove home (SUPALOVE_HOME) or were made by hand, and creating {name:?} would replace them: look with `docker ps -a --filter name=project_{name}_`, remove them (`docker rm -f ...`) once they hold nothing you need, or pick another name"
+            ),
             Error::NotFound(_) => "see your projects with `supalove list`".into(),
             Error::UnknownService { known, .. } => {
                 format!("name one of the project's services: {}", known.join(", "))
@@ -301,6 +312,13 @@ impl Error {
     fn shell_hint(&self, shell: Shell) -> Option<String> {
         let app = shell == Shell::App;
         let h = match self {
+            Error::NameHeld { .. } => {
+                if app {
+                    "they belong to another supalove home or were made by hand, and creating this project would replace them: remove them in Docker once they hold nothing you need, or pick another name".into()
+                } else {
+                    "they belong to another supalove home or were made by hand, and creating this project would replace them: remove them on the Docker host once they hold nothing you need, or send another name".into()
+                }
+            }
             Error::NameTaken(_) => {
                 if app {
                     "pick another name, or open the existing project's card".into()
@@ -421,7 +439,7 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::InvalidName { .. } => ErrorKind::InvalidName,
-            Error::NameTaken(_) => ErrorKind::NameTaken,
+            Error::NameTaken(_) | Error::NameHeld { .. } => ErrorKind::NameTaken,
             Error::NotFound(_) | Error::UnknownService { .. } => ErrorKind::NotFound,
             Error::PortInUse { .. } => ErrorKind::PortInUse,
             Error::NoFreePorts { .. } => ErrorKind::NoFreePorts,

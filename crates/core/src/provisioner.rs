@@ -299,6 +299,17 @@ pub trait Provisioner: Send + Sync {
     /// Everything labelled for the project.
     fn resources(&self, project_id: &str) -> impl Future<Output = Result<ProjectResources>> + Send;
 
+    /// Everything that holds the project's names on the engine: what is labelled for it (by
+    /// any supalove home) and what is only named like it (`project_<id>_*`, made by hand).
+    /// A new project of that name would collide with these. Engines whose names are their own
+    /// (a remote target) have only the labelled ones.
+    fn name_holders(
+        &self,
+        project_id: &str,
+    ) -> impl Future<Output = Result<ProjectResources>> + Send {
+        self.resources(project_id)
+    }
+
     /// Removes containers and network; volumes only when `volumes` is true.
     fn remove(
         &self,

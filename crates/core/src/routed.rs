@@ -163,6 +163,10 @@ impl<L: Provisioner, R: Provisioner> Provisioner for Routed<L, R> {
         route!(self, project_id, |p| p.resources(project_id).await)
     }
 
+    async fn name_holders(&self, project_id: &str) -> Result<ProjectResources> {
+        route!(self, project_id, |p| p.name_holders(project_id).await)
+    }
+
     async fn remove(
         &self,
         project_id: &str,

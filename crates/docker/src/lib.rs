@@ -303,6 +303,11 @@ impl Provisioner for LocalDocker {
             .await
     }
 
+    async fn name_holders(&self, project_id: &str) -> Result<ProjectResources> {
+        self.call(|d| async move { lifecycle::name_holders(&d, project_id).await })
+            .await
+    }
+
     async fn remove(
         &self,
         project_id: &str,

@@ -6,6 +6,7 @@ use bollard::query_parameters::{
     RemoveVolumeOptions, StartContainerOptions, StopContainerOptions,
 };
 use bollard::Docker;
+use std::collections::HashMap;
 use supalove_core::provisioner::{Progress, ProgressSink, ProjectResources, RemoveReport, Stage};
 use supalove_core::Result;
 
@@ -117,6 +118,46 @@ pub async fn resources(docker: &Docker, id: &str) -> Result<ProjectResources> {
         networks,
         volumes,
     })
+}
+
+/// Everything Docker holds under the project's names: what carries its label (from any
+/// supalove home) and what is merely named `project_<id>_*` (a manual `docker run`, a
+/// compose export run by hand).
+pub async fn name_holders(docker: &Docker, id: &str) -> Result<ProjectResources> {
+    let mut found = resources(docker, id).await?;
+    let prefix = format!("{}_", project_prefix(id));
+    let by_name = HashMap::from([("name".to_string(), vec![prefix.clone()])]);
+    let containers = docker
+        .list_containers(Some(ListContainersOptions {
+            all: true,
+            filters: Some(by_name.clone()),
+            ..Default::default()
+        }))
+        .await
+        .map_err(docker_error)?;
+    for c in &containers {
+        let name = name_of(c);
+        // Docker's name filter matches anywhere in the name: keep true prefixes only.
+        if name.starts_with(&prefix) && !found.containers.contains(&name) {
+            found.containers.push(name);
+        }
+    }
+    let volumes = docker
+        .list_volumes(Some(ListVolumesOptions {
+            filters: Some(by_name),
+        }))
+        .await
+        .map_err(docker_error)?
+        .volumes
+        .unwrap_or_default();
+    for v in volumes {
+        if v.name.starts_with(&prefix) && !found.volumes.contains(&v.name) {
+            found.volumes.push(v.name);
+        }
+    }
+    found.containers.sort();
+    found.volumes.sort();
+    Ok(found)
 }
 
 /// Removes containers and networks, and volumes when asked.

@@ -18,6 +18,8 @@ struct Facts {
     secrets_exist: bool,
     local_image_present: bool,
     local_gateway_present: bool,
+    /// Containers Docker already has under the project's names (any home, or by hand).
+    held_by: Vec<String>,
 }
 
 impl<P: Provisioner> Supalove<P> {
@@ -54,6 +56,7 @@ impl<P: Provisioner> Supalove<P> {
                 },
                 local_image_present: false,
                 local_gateway_present: false,
+                held_by: Vec::new(),
             },
             None => self.facts(&req.name).await?,
         };
@@ -101,12 +104,14 @@ impl<P: Provisioner> Supalove<P> {
             .provisioner
             .image_present(&self.settings.local_gateway_image)
             .await?;
+        let held_by = self.provisioner.name_holders(name).await?.containers;
         Ok(Facts {
             volume,
             volume_exists,
             secrets_exist,
             local_image_present,
             local_gateway_present,
+            held_by,
         })
     }
 
@@ -185,6 +190,7 @@ impl<P: Provisioner> Supalove<P> {
         let settings = self.settings.clone();
         let name = req.name.clone();
         let request = req.ports;
+        let held_by = facts.held_by.clone();
         let volume_info = match target {
             Some(_) => None,
             None => self.provisioner.volume_info(&facts.volume).await?,
@@ -196,6 +202,12 @@ impl<P: Provisioner> Supalove<P> {
                 match all.iter().find(|p| p.name == name) {
                     Some(existing) if existing.provisioned => Err(Error::NameTaken(name)),
                     Some(existing) => Ok((existing.clone(), false)),
+                    // Another home's project or a hand-made container: applying the stack
+                    // would replace it, so a new project of that name is refused.
+                    None if !held_by.is_empty() => Err(Error::NameHeld {
+                        name,
+                        containers: held_by,
+                    }),
                     None => {
                         let ports = ports::allocate(&settings, &all, request)?;
                         let mut record = ProjectRecord::new(name, ports, db_image, keys::now());

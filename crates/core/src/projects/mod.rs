@@ -281,6 +281,48 @@ pub fn check_new_name(settings: &Settings, name: &str) -> Result<()> {
     Ok(())
 }
 
+impl<P: Provisioner> Supalove<P> {
+    /// What the name check as the person types says: the name's rules, this home's
+    /// projects, and the engine's containers and volumes under that name (another home's
+    /// project, or a manual `docker run`), so "available" is never followed by a refusal.
+    /// `Ok(Some(note))` when the name can be used but something should be known first.
+    pub async fn check_name(&self, name: &str) -> Result<Option<String>> {
+        check_new_name(&self.settings, name)?;
+        let held = match self.provisioner.name_holders(name).await {
+            Ok(held) => held,
+            Err(Error::DockerUnavailable { .. }) => {
+                return Ok(Some(
+                    "free in supalove; Docker is not reachable, so its containers under this name could not be checked".into(),
+                ))
+            }
+            Err(e) => return Err(e),
+        };
+        if !held.containers.is_empty() {
+            return Err(Error::NameHeld {
+                name: name.to_string(),
+                containers: held.containers,
+            });
+        }
+        let volume = format!("project_{name}_db_data");
+        if !held.volumes.contains(&volume) {
+            return Ok(None);
+        }
+        let project = name.to_string();
+        let secrets = self
+            .secret_call(move |s| crate::secrets::exists(s, &project))
+            .await?;
+        if !secrets {
+            return Err(Error::OrphanVolume {
+                project: name.to_string(),
+                volume,
+            });
+        }
+        Ok(Some(format!(
+            "available: the data kept in volume {volume} (from an earlier {name:?}) will be used again"
+        )))
+    }
+}
+
 /// True when a status means the project serves requests.
 pub fn is_up(status: ProjectStatus) -> bool {
     matches!(status, ProjectStatus::Healthy | ProjectStatus::Starting)

@@ -5,7 +5,7 @@ import type { NameCheck } from "../api/types";
 export type NameState =
   | { state: "idle" }
   | { state: "checking"; name: string }
-  | { state: "ok"; name: string }
+  | { state: "ok"; name: string; note?: string }
   | { state: "bad"; name: string; message: string }
   | { state: "error"; name: string; message: string };
 
@@ -39,7 +39,7 @@ export class NameChecker {
       try {
         const r = await this.check(name);
         if (token !== this.token) return;
-        this.set(r.ok ? { state: "ok", name } : { state: "bad", name, message: r.message ?? "This name cannot be used" });
+        this.set(r.ok ? { state: "ok", name, note: r.message ?? undefined } : { state: "bad", name, message: r.message ?? "This name cannot be used" });
       } catch (e) {
         if (token !== this.token) return;
         const message = e && typeof e === "object" && "message" in e ? String((e as { message: unknown }).message) : String(e);

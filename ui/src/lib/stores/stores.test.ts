@@ -22,6 +22,14 @@ describe("name checker", () => {
     expect(c.current).toEqual({ state: "ok", name: "my-app" });
   });
 
+  it("keeps the backend's note on a usable name", async () => {
+    const note = "available: the data kept in volume project_shop_db_data will be used again";
+    const c = new NameChecker(async () => ({ ok: true, message: note }), () => {}, 50);
+    c.input("shop");
+    await vi.advanceTimersByTimeAsync(50);
+    expect(c.current).toEqual({ state: "ok", name: "shop", note });
+  });
+
   it("reports the backend's message for a bad name", async () => {
     const c = new NameChecker(async () => ({ ok: false, message: "already exists" }), () => {}, 50);
     c.input("dup");
