@@ -18,6 +18,9 @@ if [ -z "${SUPALOVE_SECRET_STORE:-}" ]; then
     export SUPALOVE_SECRET_STORE=file
   fi
 fi
+# The commands printed below must reach the same store: name it in them when it is the file one.
+store_env=""
+[ "${SUPALOVE_SECRET_STORE:-}" = file ] && store_env="SUPALOVE_SECRET_STORE=file "
 
 name=${1:-demo}
 if "$bin" show "$name" >/dev/null 2>&1; then
@@ -29,7 +32,10 @@ fi
 echo
 "$bin" list
 echo
-echo "next: $bin logs $name | $bin listen $name | $bin doctor $name | $bin stop $name | $bin rm $name"
+echo "next: ${store_env}$bin logs $name | ${store_env}$bin listen $name | ${store_env}$bin doctor $name | ${store_env}$bin stop $name | ${store_env}$bin rm $name"
+if [ -n "$store_env" ]; then
+  echo "      (this project's secrets are in 0600 files: keep SUPALOVE_SECRET_STORE=file for its commands, or export it)"
+fi
 
 # The desktop app, when there is a display to show it on.
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ "${SUPALOVE_NO_APP:-}" != 1 ]; then

@@ -42,7 +42,11 @@ pub async fn show_project(state: St<'_>, name: String) -> Res<ProjectCard> {
 pub async fn check_name(state: St<'_>, name: String) -> Res<NameCheck> {
     // The core's check (this home, then Docker's containers and volumes); when the app has
     // no engine connection yet, the registry's alone.
-    let outcome = match state.call(|app| async move { Ok(app.check_name(&name).await) }).await {
+    let asked = name.clone();
+    let outcome = match state
+        .call(|app| async move { Ok(app.check_name(&asked).await) })
+        .await
+    {
         Ok(outcome) => outcome,
         Err(_) => {
             let settings = Settings::from_env()?;

@@ -81,6 +81,7 @@ pub fn status_of(e: &Error) -> StatusCode {
         | Error::VolumeForeign { .. }
         | Error::BackupFailed { .. }
         | Error::SecretMissing { .. }
+        | Error::SecretsElsewhere { .. }
         | Error::DatabaseUnreachable { .. } => StatusCode::CONFLICT,
         Error::DockerUnavailable { .. }
         | Error::KeyringUnavailable(_)

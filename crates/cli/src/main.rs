@@ -369,9 +369,8 @@ fn sql_text(statement: Option<String>, file: Option<std::path::PathBuf>) -> anyh
     use std::io::Read;
     let (text, from) = match (statement, file) {
         (_, Some(path)) => {
-            let text = std::fs::read_to_string(&path).map_err(|e| {
-                anyhow::anyhow!("cannot read the SQL file {}: {e}", path.display())
-            })?;
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| anyhow::anyhow!("cannot read the SQL file {}: {e}", path.display()))?;
             (text, path.display().to_string())
         }
         (Some(s), None) if s != "-" => (s, "the argument".to_string()),

@@ -108,6 +108,9 @@ pub fn list(cards: &[ProjectCard]) -> String {
             c.target.as_deref().unwrap_or("local")
         ));
     }
+    let mut stores: Vec<&str> = cards.iter().map(|c| c.secret_store.as_str()).collect();
+    stores.dedup();
+    out.push_str(&format!("\nsecrets: {}\n", stores.join("; ")));
     out
 }
 

@@ -16,7 +16,13 @@ fn a_hand_made_container_under_the_name_is_named_and_left_alone() {
     let name = w.name("handmade");
     let container = format!("project_{name}_db");
     // Created, never started: the kind of leftover a `docker run` or an exported compose leaves.
-    docker(&["create", "--name", &container, "supalove/postgres:15", "true"]);
+    docker(&[
+        "create",
+        "--name",
+        &container,
+        "supalove/postgres:15",
+        "true",
+    ]);
     let before = container_id(&container);
     assert!(!before.is_empty(), "docker create {container} worked");
 
@@ -29,9 +35,19 @@ fn a_hand_made_container_under_the_name_is_named_and_left_alone() {
     );
     // Nothing changed: no project registered, the container is the same one, no volume made.
     assert!(!w.registry_text().contains(&format!("\"{name}\"")));
-    assert_eq!(container_id(&container), before, "the container was not replaced");
     assert_eq!(
-        docker(&["volume", "ls", "-q", "--filter", &format!("name=project_{name}_")]),
+        container_id(&container),
+        before,
+        "the container was not replaced"
+    );
+    assert_eq!(
+        docker(&[
+            "volume",
+            "ls",
+            "-q",
+            "--filter",
+            &format!("name=project_{name}_")
+        ]),
         ""
     );
 
@@ -52,7 +68,10 @@ fn a_project_of_another_supalove_home_is_named_and_keeps_running() {
     let before = container_id(&db);
 
     let err = b.fails(&["new", &name]);
-    assert!(err.contains(&db), "names the other home's containers: {err}");
+    assert!(
+        err.contains(&db),
+        "names the other home's containers: {err}"
+    );
     assert!(
         err.contains(&format!("project_{name}_realtime")),
         "names every container: {err}"

@@ -48,7 +48,11 @@ fn sql_runs_a_file_and_stdin_and_refuses_empty_or_missing_input() {
     assert_eq!(w.sql(&name, "select body from notes"), "from a file");
 
     // stdin, with `-` and with no argument at all (stdin is not a terminal here).
-    let (ok, _, err) = with_stdin(&w, &["sql", &name, "-"], "insert into notes (body) values ('dash');");
+    let (ok, _, err) = with_stdin(
+        &w,
+        &["sql", &name, "-"],
+        "insert into notes (body) values ('dash');",
+    );
     assert!(ok, "{err}");
     let (ok, out, err) = with_stdin(
         &w,
@@ -66,7 +70,10 @@ fn sql_runs_a_file_and_stdin_and_refuses_empty_or_missing_input() {
 
     // Refusals change nothing.
     let err = w.fails(&["sql", &name]); // stdin is /dev/null: empty
-    assert!(err.contains("the SQL from stdin is empty: nothing was run"), "{err}");
+    assert!(
+        err.contains("the SQL from stdin is empty: nothing was run"),
+        "{err}"
+    );
     let empty = w.home().join("empty.sql");
     std::fs::write(&empty, "\n  \n").unwrap();
     let err = w.fails(&["sql", &name, "-f", empty.to_str().unwrap()]);

@@ -258,7 +258,10 @@ mod tests {
         for (i, (got, want)) in got.iter().zip(want_ms).enumerate() {
             let want = Duration::from_millis(want);
             let off = got.abs_diff(want);
-            assert!(off < Duration::from_micros(1), "pause {i}: {got:?}, want {want:?}");
+            assert!(
+                off < Duration::from_micros(1),
+                "pause {i}: {got:?}, want {want:?}"
+            );
         }
         assert_eq!(got[999], Duration::from_secs(5));
     }

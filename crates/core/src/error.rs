@@ -37,6 +37,14 @@ pub enum Error {
     InvalidSetting { name: String, reason: String },
     #[error("the OS keyring is unavailable: {0}")]
     KeyringUnavailable(String),
+    #[error(
+        "project {project:?}'s secrets are in {store}, not in the OS keyring this command uses"
+    )]
+    SecretsElsewhere {
+        project: String,
+        store: String,
+        env: &'static str,
+    },
     #[error("the {what} of project {project:?} is missing from the secret store")]
     SecretMissing { project: String, what: &'static str },
     #[error("a data volume {volume} kept from an earlier project {project:?} exists, but its secrets are gone")]
@@ -270,6 +278,9 @@ impl Error {
             Error::SecretMissing { project, .. } => format!(
                 "the keyring entry under service `dev.supalove` was deleted; remove the project with `supalove rm {project} --volumes` and create it again"
             ),
+            Error::SecretsElsewhere { env, .. } => format!(
+                "the project was created with the file store: run supalove with {env} (e.g. `{env} supalove show <project>`), or export it in your shell profile"
+            ),
             Error::OrphanVolume { project, volume } => format!(
                 "delete the old data with `supalove rm {project} --volumes` (removes volume {volume}), or choose another name"
             ),
@@ -445,7 +456,9 @@ impl Error {
             Error::NoFreePorts { .. } => ErrorKind::NoFreePorts,
             Error::InvalidSetting { .. } => ErrorKind::InvalidSetting,
             Error::KeyringUnavailable(_) => ErrorKind::KeyringUnavailable,
-            Error::SecretMissing { .. } => ErrorKind::SecretMissing,
+            Error::SecretMissing { .. } | Error::SecretsElsewhere { .. } => {
+                ErrorKind::SecretMissing
+            }
             Error::OrphanVolume { .. } => ErrorKind::OrphanVolume,
             Error::PortOutOfRange { .. } => ErrorKind::PortOutOfRange,
             Error::VolumeMissing { .. } => ErrorKind::VolumeMissing,

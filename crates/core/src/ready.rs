@@ -86,11 +86,12 @@ where
     Fut: std::future::Future<Output = std::result::Result<(), String>>,
 {
     use backon::{ConstantBuilder, Retryable};
-    use std::cell::{Cell, RefCell};
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Mutex;
 
     let started = Instant::now();
-    let tries = Cell::new(0u32);
-    let alive = RefCell::new(alive);
+    let tries = AtomicU32::new(0);
+    let alive = Mutex::new(alive);
     let round = || async {
         let mut last = None;
         for probe in wait.probes {
@@ -102,10 +103,13 @@ where
         let Some(last) = last else {
             return Ok(());
         };
-        tries.set(tries.get() + 1);
+        let round = tries.fetch_add(1, Ordering::Relaxed) + 1;
         // Inspect is cheap but not free: check the container only every few rounds.
-        if tries.get().is_multiple_of(10) {
-            let check = (alive.borrow_mut())();
+        if round.is_multiple_of(10) {
+            let check = {
+                let mut alive = alive.lock().unwrap_or_else(|e| e.into_inner());
+                alive()
+            };
             check.await.map_err(Round::GiveUp)?;
         }
         if started.elapsed() > wait.timeout {
@@ -267,9 +271,11 @@ mod tests {
             timeout: Duration::from_secs(60),
             interval: Duration::from_millis(1),
         };
-        let err = wait_until(wait, || async { Err("the container exited (code 1)".into()) })
-            .await
-            .unwrap_err();
+        let err = wait_until(wait, || async {
+            Err("the container exited (code 1)".into())
+        })
+        .await
+        .unwrap_err();
         assert_eq!(err, "the container exited (code 1)");
     }
 
@@ -279,7 +285,9 @@ mod tests {
         let port = closed_port();
         let server = tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(150)).await;
-            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+                .await
+                .unwrap();
             loop {
                 let (mut s, _) = listener.accept().await.unwrap();
                 let mut buf = [0u8; 512];

@@ -249,7 +249,30 @@ impl<P: Provisioner> Supalove<P> {
 
     pub(crate) async fn load_secrets(&self, record: &ProjectRecord) -> Result<ProjectSecrets> {
         let name = record.name.clone();
-        self.secret_call(move |s| secrets::load(s, &name)).await
+        match self.secret_call(move |s| secrets::load(s, &name)).await {
+            Err(e @ (Error::KeyringUnavailable(_) | Error::SecretMissing { .. })) => {
+                Err(self.secrets_elsewhere(&record.name).unwrap_or(e))
+            }
+            other => other,
+        }
+    }
+
+    /// When the keyring lacks a project's secrets but this home's opt-in file store has them
+    /// (a project made by `scripts/demo.sh` on a machine without a Secret Service, say), the
+    /// error that says so and how to reach them.
+    fn secrets_elsewhere(&self, project: &str) -> Option<Error> {
+        if self.settings.secret_store != crate::settings::SecretStoreKind::Keyring {
+            return None;
+        }
+        let files = secrets::FileStore::new(self.settings.home.join("secrets"));
+        match secrets::load(&files, project) {
+            Ok(_) => Some(Error::SecretsElsewhere {
+                project: project.to_string(),
+                store: files.describe(),
+                env: "SUPALOVE_SECRET_STORE=file",
+            }),
+            Err(_) => None,
+        }
     }
 
     /// Runs a (possibly blocking, D-Bus) secret-store call off the async runtime.

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use backon::{BackoffBuilder, ConstantBuilder, ConstantBackoff, ExponentialBackoff, ExponentialBuilder};
+use backon::{
+    BackoffBuilder, ConstantBackoff, ConstantBuilder, ExponentialBackoff, ExponentialBuilder,
+};
 use serde::Serialize;
 use tokio::sync::watch;
 use tokio_postgres::{Client, NoTls};
@@ -540,7 +542,8 @@ mod tests {
     #[test]
     fn start_up_retries_briskly_for_about_30_s_then_backs_off() {
         let mut r = Retry::default();
-        let brisk: Vec<(Duration, bool)> = (0..STARTUP_TRIES).map(|_| r.after_failure(false)).collect();
+        let brisk: Vec<(Duration, bool)> =
+            (0..STARTUP_TRIES).map(|_| r.after_failure(false)).collect();
         assert!(brisk.iter().all(|d| *d == (STARTUP_RETRY, true)));
         assert_eq!(r.after_failure(false), (INITIAL_BACKOFF, false));
     }

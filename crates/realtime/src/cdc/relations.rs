@@ -356,7 +356,10 @@ mod tests {
         let want: Vec<Duration> = (0..8).map(|i| Duration::from_micros(500 << i)).collect();
         assert_eq!(got.len(), want.len(), "{got:?}");
         for (got, want) in got.iter().zip(&want) {
-            assert!(got.abs_diff(*want) < Duration::from_micros(1), "{got:?} vs {want:?}");
+            assert!(
+                got.abs_diff(*want) < Duration::from_micros(1),
+                "{got:?} vs {want:?}"
+            );
         }
     }
 }
