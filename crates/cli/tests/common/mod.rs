@@ -23,6 +23,7 @@ pub fn bin() -> PathBuf {
 
 impl World {
     /// A world whose ports start at distinct bases per `slot`, so parallel tests never race.
+    /// Slots 45 and 47 are kept free: the core unit tests use their realtime range.
     pub fn new(slot: u16) -> World {
         World {
             home: tempfile::tempdir().expect("temp home"),

@@ -22,9 +22,10 @@ fn fixture() -> Fixture {
     let home = tempfile::tempdir().unwrap();
     let settings = Settings {
         home: home.path().to_path_buf(),
-        // Far from anything the machine or other tests use.
-        db_port_base: 41000,
-        realtime_port_base: 42000,
+        // Below Linux's ephemeral range (32768+, where outgoing connections take ports, which
+        // made offsets skip), in the CLI tests' realtime range of slots 45 and 47, unused there.
+        db_port_base: 30500,
+        realtime_port_base: 30700,
         max_offset: 50,
         key_lifetime_secs: 86_400,
         postgres_image: "postgres:15".into(),
@@ -67,8 +68,8 @@ async fn create_registers_provisions_and_refuses_the_same_name() {
     let card = f.app.create(req("shop"), &quiet).await.unwrap();
     assert_eq!(card.status, ProjectStatus::Healthy);
     assert_eq!(card.ports.offset, 1);
-    assert_eq!(card.ports.db, 41001);
-    assert_eq!(card.ports.realtime, 42001);
+    assert_eq!(card.ports.db, 30501);
+    assert_eq!(card.ports.realtime, 30701);
     assert!(secrets::exists(f.secrets.as_ref(), "shop").unwrap());
     let again = f.app.create(req("shop"), &quiet).await.unwrap_err();
     assert!(matches!(again, Error::NameTaken(_)), "{again}");
@@ -305,8 +306,8 @@ async fn official_projects_get_the_gateway_local_image_first_else_nginx() {
     };
     // No local build: the official nginx image (pulled where pulling is allowed).
     let card = f.app.create(official("pulled"), &quiet).await.unwrap();
-    assert_eq!(card.api_url.as_deref(), Some("http://127.0.0.1:42001"));
-    assert!(card.connect.contains("SUPABASE_URL=http://127.0.0.1:42001"));
+    assert_eq!(card.api_url.as_deref(), Some("http://127.0.0.1:30701"));
+    assert!(card.connect.contains("SUPABASE_URL=http://127.0.0.1:30701"));
     assert!(card.connect.contains("vsn: '1.0.0'"), "{}", card.connect);
     let rec = f.app.record("pulled").await.unwrap();
     assert_eq!(rec.gateway_image.as_deref(), Some("nginx:1.27"));
