@@ -6,9 +6,8 @@
 // Not part of the suite: the PNGs depend on the machine's fonts.
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { ARTIFACTS, launch, serveDist } from "./harness.mjs";
+import { ARTIFACTS, launch, serveDist, tid } from "./harness.mjs";
 
-const tid = (id) => `[data-testid="${id}"]`;
 const VIEWPORTS = [
   { w: 1280, h: 800 },
   { w: 900, h: 700 },
