@@ -4,6 +4,7 @@ import { createServer } from "node:http";
 import { readFile, mkdir } from "node:fs/promises";
 import { extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
+import { after, before } from "node:test";
 import { chromium } from "playwright-core";
 
 export const UI = fileURLToPath(new URL("..", import.meta.url));
@@ -42,6 +43,23 @@ export async function launch() {
       "--no-first-run",
     ],
   });
+}
+
+/** The selector of the element with this data-testid. */
+export const tid = (id) => `[data-testid="${id}"]`;
+
+/** Serves ui/dist and launches Chromium around a test file (node:test hooks): `{ server, browser }`. */
+export function mockedSuite() {
+  const env = { server: null, browser: null };
+  before(async () => {
+    env.server = await serveDist();
+    env.browser = await launch();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.server?.close();
+  });
+  return env;
 }
 
 /** A 1280×800 page with the mocked backend configured by `config`. */

@@ -4,20 +4,10 @@
 // the in-tab doctor with its safe fix.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { launch, mockedPage, serveDist, shot } from "./harness.mjs";
+import { mockedPage, mockedSuite, shot, tid } from "./harness.mjs";
 
-let server;
-let browser;
-before(async () => {
-  server = await serveDist();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = mockedSuite();
 
-const tid = (id) => `[data-testid="${id}"]`;
 const rowsOf = (page, i) => page.$$eval(tid(`channel-${i}-event-row`), (r) => r.map((x) => ({ kind: x.dataset.kind, text: x.textContent })));
 
 const SQL = `create table public.todos (
@@ -37,7 +27,7 @@ describe("Realtime tester (mocked IPC)", () => {
   let context;
 
   before(async () => {
-    ({ page, errors, context } = await mockedPage(browser, server.url, { seed: true }));
+    ({ page, errors, context } = await mockedPage(env.browser, env.server.url, { seed: true }));
   });
   after(async () => context?.close());
 

@@ -2,29 +2,17 @@
 // Tauri backend MOCKED through @tauri-apps/api/mocks (e2e/mock-backend.ts). No Docker,
 // no Rust: this proves the UI's behaviour against the command contract.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { launch, mockedPage, serveDist, shot } from "./harness.mjs";
+import { before, describe, it } from "node:test";
+import { mockedPage, mockedSuite, shot, tid } from "./harness.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await serveDist();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-const tid = (id) => `[data-testid="${id}"]`;
+const env = mockedSuite();
 
 describe("supalove UI with a mocked backend (mocked IPC)", () => {
   let page;
   let errors;
 
   before(async () => {
-    ({ page, errors } = await mockedPage(browser, server.url, { stepMs: 60 }));
+    ({ page, errors } = await mockedPage(env.browser, env.server.url, { stepMs: 60 }));
   });
 
   it("shows an empty state that teaches the first click", async () => {
@@ -341,7 +329,7 @@ describe("supalove UI with a mocked backend (mocked IPC)", () => {
 
 describe("seeded project view (mocked IPC)", () => {
   it("renders an existing running project on load", async () => {
-    const { page, errors, context } = await mockedPage(browser, server.url, { seed: true });
+    const { page, errors, context } = await mockedPage(env.browser, env.server.url, { seed: true });
     await page.waitForSelector(tid("card-demo"));
     assert.equal(await page.getAttribute(tid("status-demo"), "data-status"), "healthy");
     assert.deepEqual(errors, []);

@@ -1,5 +1,6 @@
 import { mount } from "svelte";
 import "./app.css";
+import "./lib/components/tones.css";
 import App from "./App.svelte";
 import { api } from "./lib/api/commands";
 
