@@ -100,3 +100,23 @@ pub fn refresh_message(e: &JwtError) -> String {
         JwtError::UnknownKid(kid) => unknown_kid(kid),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signer_messages_name_the_kid_as_elixir_inspects_it() {
+        let e = JwtError::UnknownKid("k\"1é".into());
+        let msg = r#"Failed to generate JWT signer for key ID (kid) "k\"1é", check your JWT secret or JWKS configuration"#;
+        assert_eq!(connect_error(&e), msg);
+        assert_eq!(join_reason(&e), format!("JwtSignerError: {msg}"));
+        assert_eq!(refresh_message(&e), msg);
+        let none = JwtError::Algorithm("none".into());
+        assert_eq!(
+            connect_error(&none),
+            "Failed to generate JWT signer, check your JWT secret or JWKS configuration"
+        );
+        assert_eq!(refresh_message(&none), ":error_generating_signer");
+    }
+}
