@@ -91,8 +91,17 @@ SQL
 say "starting supalove-realtime"
 RT_PORT="$(free_port)"
 JWT_SECRET="compat-suite-secret-with-at-least-32-chars"
+# A throwaway ES256 key: its public half is the engine's API_JWT_JWKS, the private half signs
+# the suite's ES256 tokens (never stored beyond this run's work directory).
+node -e '
+const { generateKeyPairSync } = require("node:crypto"); const fs = require("node:fs");
+const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+const pub = { ...publicKey.export({ format: "jwk" }), kid: "compat-es256", alg: "ES256", use: "sig" };
+fs.writeFileSync(process.argv[1] + "/jwks.json", JSON.stringify({ keys: [pub] }));
+fs.writeFileSync(process.argv[1] + "/es256.jwk.json", JSON.stringify(privateKey.export({ format: "jwk" })));
+' "$WORK"
 PORT="$RT_PORT" DB_HOST=127.0.0.1 DB_PORT="$PG_PORT" DB_NAME=postgres DB_USER=postgres DB_PASSWORD=unused \
-  JWT_SECRET="$JWT_SECRET" REPLICATION_MODE=RLS REPLICATION_POLL_INTERVAL=10 SECURE_CHANNELS=true \
+  JWT_SECRET="$JWT_SECRET" API_JWT_JWKS_FILE="$WORK/jwks.json" REPLICATION_MODE=RLS REPLICATION_POLL_INTERVAL=10 SECURE_CHANNELS=true \
   TEMPORARY_SLOT=true LOG_LEVEL="${LOG_LEVEL:-warn}" \
   "$ENGINE" >"$WORK/engine.log" 2>&1 &
 ENGINE_PID=$!
@@ -105,7 +114,7 @@ done
 healthy || { cat "$WORK/engine.log" >&2; die "engine never became healthy"; }
 
 say "node compatibility suite (realtime-js 2.109.0 + 2.119.1, vsn 1.0.0 + 2.0.0, supabase-js, phoenix)"
-if ! (cd "$COMPAT" && REALTIME_PORT="$RT_PORT" JWT_SECRET="$JWT_SECRET" \
+if ! (cd "$COMPAT" && REALTIME_PORT="$RT_PORT" JWT_SECRET="$JWT_SECRET" ES256_JWK_FILE="$WORK/es256.jwk.json" \
       DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres" npm test --silent); then
   echo "--- engine log ---" >&2; tail -50 "$WORK/engine.log" >&2
   die "node compatibility suite failed"

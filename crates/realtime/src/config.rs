@@ -48,8 +48,10 @@ pub struct Config {
     pub port: u16,
     /// Database to capture changes from.
     pub db: DbConfig,
-    /// HS256/384/512 secret for client JWTs.
+    /// HS256/384/512 secret for client JWTs (empty when only a JWKS is configured).
     pub jwt_secret: String,
+    /// `API_JWT_JWKS`: keys for RS/ES/EdDSA tokens and HS tokens with an `oct` key, by `kid`.
+    pub jwt_jwks: Option<std::sync::Arc<crate::jwt::Jwks>>,
     /// RLS or STREAM delivery.
     pub mode: ReplicationMode,
     /// Pause between two empty polls of the slot.
@@ -80,10 +82,18 @@ pub struct Limits {
     pub max_payload_kb: u64,
     /// `SOCKET_QUEUE_BYTES`: bytes queued per socket before fan-out drops.
     pub socket_queue_bytes: usize,
+    /// `CLIENT_PRESENCE_MAX_CALLS`: presence pushes a channel may send per window (official 5).
+    pub client_presence_max_calls: u32,
+    /// `CLIENT_PRESENCE_WINDOW_MS`: length of that window (official 30000).
+    pub client_presence_window_ms: u64,
 }
 
 /// Official `max_payload_size_in_kb` default.
 pub const DEFAULT_MAX_PAYLOAD_KB: u64 = 3000;
+/// Official `CLIENT_PRESENCE_MAX_CALLS` default (R:config/runtime.exs:13).
+pub const DEFAULT_CLIENT_PRESENCE_MAX_CALLS: u32 = 5;
+/// Official `CLIENT_PRESENCE_WINDOW_MS` default (R:config/runtime.exs:14).
+pub const DEFAULT_CLIENT_PRESENCE_WINDOW_MS: u64 = 30_000;
 /// Default byte bound of one socket's outbound queue.
 pub const DEFAULT_SOCKET_QUEUE_BYTES: usize = 16 * 1024 * 1024;
 
@@ -104,6 +114,8 @@ impl Default for Limits {
             bind: default_bind(),
             max_payload_kb: DEFAULT_MAX_PAYLOAD_KB,
             socket_queue_bytes: DEFAULT_SOCKET_QUEUE_BYTES,
+            client_presence_max_calls: DEFAULT_CLIENT_PRESENCE_MAX_CALLS,
+            client_presence_window_ms: DEFAULT_CLIENT_PRESENCE_WINDOW_MS,
         }
     }
 }
@@ -114,6 +126,7 @@ impl fmt::Debug for Config {
             .field("port", &self.port)
             .field("db", &self.db)
             .field("jwt_secret", &"<redacted>")
+            .field("jwt_jwks", &self.jwt_jwks)
             .field("mode", &self.mode)
             .field("poll_interval", &self.poll_interval)
             .field("secure_channels", &self.secure_channels)
@@ -251,9 +264,27 @@ impl Config {
         let password = problems.take(secret(&get, "DB_PASSWORD", "DB_PASSWORD_FILE"));
         let jwt_given = problems.take(secret(&get, "JWT_SECRET", "JWT_SECRET_FILE"));
         let jwt_given = jwt_given.flatten().map(|s| s.trim().to_string());
+        // The official seed's variable (R:priv/repo/seeds.exs:27); a JWKS holds `oct` secrets
+        // too, so it may also come from a file.
+        let jwks = problems
+            .take(secret(&get, "API_JWT_JWKS", "API_JWT_JWKS_FILE"))
+            .flatten()
+            .filter(|t| !t.trim().is_empty())
+            .map(|text| {
+                crate::jwt::Jwks::parse(&text).map_err(|reason| ConfigError::Invalid {
+                    var: "API_JWT_JWKS",
+                    reason,
+                })
+            });
+        let jwks_given = jwks.is_some();
+        let jwt_jwks = match jwks {
+            None => Some(None),
+            Some(r) => problems.take(r).map(|set| Some(std::sync::Arc::new(set))),
+        };
+        // As the official tenant: a secret or a JWKS is required (R:lib/realtime/api/tenant.ex:88-94).
         let jwt_secret = match jwt_given.filter(|s| !s.is_empty()) {
             Some(s) => Some(s),
-            None if secure_channels == Some(false) => Some(String::new()),
+            None if secure_channels == Some(false) || jwks_given => Some(String::new()),
             None => problems.take(Err(ConfigError::Missing("JWT_SECRET"))),
         };
         let host = problems.take(required("DB_HOST"));
@@ -282,8 +313,31 @@ impl Config {
             DEFAULT_SOCKET_QUEUE_BYTES as u64,
             64 * 1024..=1 << 34,
         ));
-        let (Some(bind), Some(max_payload_kb), Some(queue_bytes)) =
-            (bind, max_payload_kb, queue_bytes)
+        let presence_calls = problems.take(number(
+            "CLIENT_PRESENCE_MAX_CALLS",
+            DEFAULT_CLIENT_PRESENCE_MAX_CALLS.into(),
+            1..=1_000_000,
+        ));
+        let presence_window = problems.take(number(
+            "CLIENT_PRESENCE_WINDOW_MS",
+            DEFAULT_CLIENT_PRESENCE_WINDOW_MS,
+            1..=86_400_000,
+        ));
+        let (
+            Some(bind),
+            Some(max_payload_kb),
+            Some(queue_bytes),
+            Some(jwt_jwks),
+            Some(presence_calls),
+            Some(presence_window),
+        ) = (
+            bind,
+            max_payload_kb,
+            queue_bytes,
+            jwt_jwks,
+            presence_calls,
+            presence_window,
+        )
         else {
             return Err(problems.into_error());
         };
@@ -331,6 +385,7 @@ impl Config {
                 password: password.unwrap_or_default(),
             },
             jwt_secret,
+            jwt_jwks,
             mode,
             poll_interval: Duration::from_millis(poll_ms),
             secure_channels,
@@ -342,6 +397,8 @@ impl Config {
                 bind,
                 max_payload_kb,
                 socket_queue_bytes: queue_bytes as usize,
+                client_presence_max_calls: presence_calls as u32,
+                client_presence_window_ms: presence_window,
             },
         })
     }
@@ -482,6 +539,29 @@ mod tests {
             (c.limits.max_payload_kb, c.limits.socket_queue_bytes),
             (10, 1 << 20)
         );
+        assert_eq!(
+            (
+                c.limits.client_presence_max_calls,
+                c.limits.client_presence_window_ms
+            ),
+            (5, 30_000)
+        );
+        let c = cfg(&[
+            ("CLIENT_PRESENCE_MAX_CALLS", "2"),
+            ("CLIENT_PRESENCE_WINDOW_MS", "500"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (
+                c.limits.client_presence_max_calls,
+                c.limits.client_presence_window_ms
+            ),
+            (2, 500)
+        );
+        assert!(cfg(&[("CLIENT_PRESENCE_MAX_CALLS", "0")])
+            .unwrap_err()
+            .to_string()
+            .contains("CLIENT_PRESENCE_MAX_CALLS"));
         let e = cfg(&[("BIND_ADDRESS", "localhost"), ("SOCKET_QUEUE_BYTES", "5")])
             .unwrap_err()
             .to_string();
@@ -531,6 +611,37 @@ mod tests {
         .to_string();
         assert!(e.contains("JWT_SECRET_FILE") && e.contains("nope"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn jwks_is_read_and_a_malformed_one_is_a_start_up_error() {
+        assert!(cfg(&[]).unwrap().jwt_jwks.is_none());
+        let c = cfg(&[("API_JWT_JWKS", crate::test_keys::TEST_JWKS)]).unwrap();
+        assert_eq!(c.jwt_jwks.as_ref().map(|k| k.len()), Some(5));
+        // A JWKS alone is enough, as for an official tenant (jwt_secret or jwt_jwks).
+        let c = cfg(&[
+            ("JWT_SECRET", ""),
+            ("API_JWT_JWKS", crate::test_keys::TEST_JWKS),
+        ])
+        .unwrap();
+        assert!(c.jwt_secret.is_empty() && c.jwt_jwks.is_some());
+        for bad in ["{", r#"{"keys": 1}"#, r#"{"keys": [{"kty": "RSA"}]}"#] {
+            let e = cfg(&[("API_JWT_JWKS", bad)]).unwrap_err().to_string();
+            assert!(e.starts_with("API_JWT_JWKS is invalid: "), "{e}");
+        }
+        // Reported with the other problems.
+        let e = cfg(&[("API_JWT_JWKS", "[]"), ("PORT", "0")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("API_JWT_JWKS") && e.contains("PORT"), "{e}");
+        let shown = format!(
+            "{:?}",
+            cfg(&[("API_JWT_JWKS", crate::test_keys::TEST_JWKS)]).unwrap()
+        );
+        assert!(
+            shown.contains("test-oct") && !shown.contains("YW4tb2N0"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -77,7 +77,7 @@ async fn websocket(
     // JWTs and get "The token provided is not a valid JWT" (R:…/auth/jwt_verification.ex:69-75).
     let claims = match auth::claims_for(&state.config, token) {
         Ok(c) => c,
-        Err(e) => return refuse(StatusCode::UNAUTHORIZED, auth::connect_error(&e).into()),
+        Err(e) => return refuse(StatusCode::UNAUTHORIZED, auth::connect_error(&e)),
     };
     let token = token.map(str::to_owned);
     let ws = match ws {

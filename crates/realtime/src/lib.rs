@@ -16,6 +16,8 @@ pub mod presence;
 pub mod rest;
 pub mod socket;
 pub mod state;
+#[cfg(any(test, feature = "testkit"))]
+pub mod test_keys;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 

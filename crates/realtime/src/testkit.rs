@@ -193,6 +193,7 @@ impl PgCluster {
             port: 0,
             db: self.db_config(),
             jwt_secret: jwt_secret.into(),
+            jwt_jwks: None,
             mode,
             poll_interval: std::time::Duration::from_millis(10),
             secure_channels: true,

@@ -85,7 +85,10 @@ async fn join_reply_and_presence_state_then_leave_closes() {
     let (_pg, e) = setup(ReplicationMode::Rls).await;
     let mut c = connect(&e, &token("anon"), Vsn::V2).await;
     let resp = c
-        .join("realtime:room", json!({"broadcast": {"self": true}}))
+        .join(
+            "realtime:room",
+            json!({"broadcast": {"self": true}, "presence": {"enabled": true}}),
+        )
         .await;
     assert_eq!(resp, json!({"postgres_changes": []}));
     let state = c.expect("realtime:room", "presence_state").await;
@@ -227,8 +230,11 @@ async fn presence_track_diff_state_and_leave() {
     assert!(diff["joins"]["alice"]["metas"][0]["phx_ref"].is_string());
 
     let mut b = connect(&e, &token("anon"), Vsn::V1).await;
-    b.join("realtime:p", json!({"presence": {"key": "bob"}}))
-        .await;
+    b.join(
+        "realtime:p",
+        json!({"presence": {"key": "bob", "enabled": true}}),
+    )
+    .await;
     let state = b.expect("realtime:p", "presence_state").await.payload;
     assert_eq!(state["alice"]["metas"][0]["online_at"], "now");
 

@@ -230,3 +230,45 @@ async fn delete_and_update_judge_the_rows_they_carry() {
     assert_eq!(got["ids"], json!([ids[0]]));
     assert_eq!(got["data"]["old_record"]["task"], "drop");
 }
+
+/// R:lib/realtime/tenants/repo/migrations/20260626120000_readd_postgrest_filter_ops.ex:159-184
+/// and 20260709120000_fix_apply_rls_filter_role_leak.ex:210-217: a DELETE is judged on its old
+/// row; a condition on a column the old row does not carry (the table has no REPLICA IDENTITY
+/// FULL, so only the key is there) fails, and the DELETE is not delivered.
+#[tokio::test]
+async fn delete_filtered_on_a_column_the_old_row_lacks_is_not_delivered() {
+    let (pg, e) = setup(ReplicationMode::Stream).await;
+    sql(
+        &pg,
+        "insert into todos (id, task) values (41, 'x'), (42, 'y')",
+    )
+    .await;
+    let mut by_task = connect(&e, &token("service_role"), Vsn::V1).await;
+    by_task
+        .subscribe(
+            "realtime:task",
+            json!([{"event": "*", "schema": "public", "table": "todos", "filter": "task=eq.x"}]),
+        )
+        .await;
+    let mut by_id = connect(&e, &token("service_role"), Vsn::V1).await;
+    by_id
+        .subscribe(
+            "realtime:id",
+            json!([{"event": "DELETE", "schema": "public", "table": "todos", "filter": "id=in.(41,42)"}]),
+        )
+        .await;
+    sql(&pg, "delete from todos where id = 41").await;
+    sql(&pg, "delete from todos where id = 42").await;
+    // The key is carried: both deletes reach the id filter.
+    for id in [41, 42] {
+        let got = by_id.change("realtime:id").await;
+        assert_eq!(got["data"]["type"], "DELETE");
+        assert_eq!(got["data"]["old_record"]["id"], id);
+    }
+    // `task` is not in the old row: the delete of the 'x' row is dropped; the next change the
+    // task filter sees is this insert.
+    sql(&pg, "insert into todos (id, task) values (43, 'x')").await;
+    let got = by_task.change("realtime:task").await;
+    assert_eq!(got["data"]["type"], "INSERT", "{got}");
+    assert_eq!(got["data"]["record"]["id"], 43);
+}

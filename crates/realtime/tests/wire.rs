@@ -115,7 +115,7 @@ async fn refs_come_back_exactly_as_sent() {
         c.next_json().await,
         json!([3, 4.5, "phoenix", "phx_reply", {"status":"ok","response":{}}])
     );
-    c.send_text(r#"[11,12,"realtime:n","phx_join",{"config":{}}]"#)
+    c.send_text(r#"[11,12,"realtime:n","phx_join",{"config":{"presence":{"enabled":true}}}]"#)
         .await;
     assert_eq!(
         c.next_json().await,
@@ -519,4 +519,139 @@ async fn unparsable_filter_gets_the_official_system_push() {
         c.expect_json(|v| v[1] == "l").await,
         json!(["7", "l", "realtime:pf", "phx_reply", {"status":"ok","response":{}}])
     );
+}
+
+/// R:lib/realtime_web/channels/realtime_channel.ex:158, 433-443, 1112-1114 (presence_state
+/// after join only with `presence.enabled`, a FlexibleBoolean), R:…/payloads/flexible_boolean.ex:17-27.
+#[tokio::test]
+async fn presence_state_only_when_presence_is_enabled() {
+    let (_pg, e) = setup(ReplicationMode::Rls).await;
+    let mut c = connect(&e, &token("anon"), Vsn::V2).await;
+    for (jr, config) in [
+        ("1", json!({})),
+        ("2", json!({"presence": {"enabled": "false"}})),
+        ("3", json!({"presence": {"key": "k", "enabled": false}})),
+        ("4", json!({"presence": {"enabled": "yes"}})),
+    ] {
+        join_v2(&mut c, &format!("realtime:off{jr}"), json!(jr), config).await;
+    }
+    assert_eq!(until_heartbeat(&mut c, "h1").await, Vec::<Value>::new());
+    for (jr, enabled) in [
+        ("5", json!(true)),
+        ("6", json!("TRUE")),
+        ("7", json!("true")),
+    ] {
+        let topic = format!("realtime:on{jr}");
+        join_v2(
+            &mut c,
+            &topic,
+            json!(jr),
+            json!({"presence": {"enabled": enabled}}),
+        )
+        .await;
+        assert_eq!(
+            c.next_json().await,
+            json!([jr, null, topic, "presence_state", {}])
+        );
+    }
+    // A channel without presence still sees diffs, and may track (which enables presence
+    // for it, R:…/presence_handler.ex:151-154) without a presence_state push.
+    c.send_text(
+        &json!(["1", "t", "realtime:off1", "presence", {"event":"track","payload":{"a":1}}])
+            .to_string(),
+    )
+    .await;
+    assert_eq!(
+        c.next_json().await,
+        json!(["1", "t", "realtime:off1", "phx_reply", {"status":"ok","response":{}}])
+    );
+    let diff = c.next_json().await;
+    assert_eq!(diff[3], "presence_diff");
+    assert_eq!(until_heartbeat(&mut c, "h2").await, Vec::<Value>::new());
+}
+
+/// R:lib/realtime_web/channels/realtime_channel/presence_handler.ex:69-79, 215-237 (every
+/// presence push with an `event` counts; at most CLIENT_PRESENCE_MAX_CALLS per
+/// CLIENT_PRESENCE_WINDOW_MS, R:config/runtime.exs:13-14), R:…/realtime_channel.ex:498-501
+/// and 834-875 (`system` error, then phx_close).
+#[tokio::test]
+async fn client_presence_rate_limit_closes_the_channel() {
+    let (_pg, e) = setup(ReplicationMode::Rls).await;
+    let mut c = connect(&e, &token("anon"), Vsn::V2).await;
+    join_v2(
+        &mut c,
+        "realtime:rl",
+        json!("1"),
+        json!({"presence": {"key": "me"}}),
+    )
+    .await;
+    let push =
+        |r: &str, payload: Value| json!(["1", r, "realtime:rl", "presence", payload]).to_string();
+    // Pushes without an event are not counted.
+    for r in ["n1", "n2", "n3"] {
+        c.send_text(&push(r, json!({"type": "presence"}))).await;
+    }
+    // Five counted pushes of any kind are answered as usual.
+    let counted = [
+        json!({"event": "track", "payload": {"n": 1}}),
+        json!({"event": "track", "payload": {"n": 1}}),
+        json!({"event": "dance"}),
+        json!({"event": "untrack"}),
+        json!({"event": "TRACK", "payload": {"n": 2}}),
+    ];
+    for (i, p) in counted.into_iter().enumerate() {
+        c.send_text(&push(&format!("c{i}"), p)).await;
+    }
+    let before = until_heartbeat(&mut c, "h").await;
+    let replies: Vec<&Value> = before.iter().filter(|v| v[3] == "phx_reply").collect();
+    assert_eq!(replies.len(), 8, "{before:?}");
+    assert!(before.iter().all(|v| v[3] != "system"), "{before:?}");
+    // The sixth: the official shutdown pair, and no reply.
+    c.send_text(&push("c5", json!({"event": "track", "payload": {"n": 3}})))
+        .await;
+    assert_eq!(
+        c.next_json().await,
+        json!(["1", null, "realtime:rl", "system", {"extension":"system","status":"error","message":"Client presence rate limit exceeded","channel":"rl"}])
+    );
+    assert_eq!(
+        c.next_json().await,
+        json!(["1", "1", "realtime:rl", "phx_close", {}])
+    );
+    // The limit is per channel: a new join starts afresh.
+    join_v2(&mut c, "realtime:rl", json!("2"), json!({})).await;
+    c.send_text(&json!(["2", "x", "realtime:rl", "presence", {"event":"untrack"}]).to_string())
+        .await;
+    assert_eq!(
+        c.expect_json(|v| v[1] == "x").await,
+        json!(["2", "x", "realtime:rl", "phx_reply", {"status":"ok","response":{}}])
+    );
+}
+
+/// The limit and window come from CLIENT_PRESENCE_MAX_CALLS / CLIENT_PRESENCE_WINDOW_MS; a new
+/// window starts with the first push after the previous one ended (R:…/presence_handler.ex:215-237).
+#[tokio::test]
+async fn client_presence_window_is_configurable_and_resets() {
+    let pg = cluster().await;
+    let mut cfg = pg.engine_config(SECRET, ReplicationMode::Rls);
+    cfg.limits.client_presence_max_calls = 2;
+    cfg.limits.client_presence_window_ms = 400;
+    let e = engine(cfg).await;
+    let mut c = connect(&e, &token("anon"), Vsn::V2).await;
+    join_v2(&mut c, "realtime:w", json!("1"), json!({})).await;
+    let untrack =
+        |r: &str| json!(["1", r, "realtime:w", "presence", {"event":"untrack"}]).to_string();
+    let ok = |r: &str| json!(["1", r, "realtime:w", "phx_reply", {"status":"ok","response":{}}]);
+    for r in ["a", "b"] {
+        c.send_text(&untrack(r)).await;
+        assert_eq!(c.next_json().await, ok(r));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    for r in ["c", "d"] {
+        c.send_text(&untrack(r)).await;
+        assert_eq!(c.next_json().await, ok(r));
+    }
+    c.send_text(&untrack("e")).await;
+    let sys = c.next_json().await;
+    assert_eq!(sys[4]["message"], "Client presence rate limit exceeded");
+    assert_eq!(c.next_json().await[3], "phx_close");
 }

@@ -1,5 +1,6 @@
 // Shared plumbing for the compatibility suite: tokens, SQL, waiting, client factories.
-import { createHmac, randomUUID } from 'node:crypto'
+import { createHmac, createPrivateKey, randomUUID, sign } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import pg from 'pg'
 import WebSocket from 'ws'
@@ -30,6 +31,20 @@ export function jwt(claims, secret = SECRET) {
   const body = b64(claims)
   const sig = createHmac('sha256', secret).update(`${head}.${body}`).digest('base64url')
   return `${head}.${body}.${sig}`
+}
+
+/**
+ * An ES256 token for `role` (kid `compat-es256`), signed with the throwaway key that
+ * scripts/test-realtime.sh generates and hands the engine as its API_JWT_JWKS; null without it.
+ */
+export function es256Token(role) {
+  const file = process.env.ES256_JWK_FILE
+  if (!file) return null
+  const key = createPrivateKey({ key: JSON.parse(readFileSync(file, 'utf8')), format: 'jwk' })
+  const head = b64({ alg: 'ES256', typ: 'JWT', kid: 'compat-es256' })
+  const body = b64({ role, exp: Math.floor(Date.now() / 1000) + 3600, sub: `user-${role}` })
+  const sig = sign('sha256', Buffer.from(`${head}.${body}`), { key, dsaEncoding: 'ieee-p1363' })
+  return `${head}.${body}.${sig.toString('base64url')}`
 }
 
 /** A token for `role` valid for an hour. */

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import WebSocket from 'ws'
 import {
-  VARIANTS, VSNS, SOCKET_URL, closeSql, ensureSchema, expiredToken, jwt, makeClient, sql,
+  VARIANTS, VSNS, SOCKET_URL, closeSql, ensureSchema, es256Token, expiredToken, jwt, makeClient, sql,
   shutdown, subscribe, token, uniq, until,
 } from '../lib/helpers.js'
 
@@ -176,6 +176,24 @@ for (const variant of VARIANTS) {
         await chA.untrack()
         await until(() => events.includes('leave:alice'), 'leave')
         assert.equal(chB.presenceState().alice, undefined)
+      })
+
+      test('ES256 tokens verified through the JWKS: connect, RLS by their role, refresh', {
+        skip: !process.env.ES256_JWK_FILE && 'no ES256 key (scripts/test-realtime.sh makes one)',
+      }, async () => {
+        const c = client(es256Token('authenticated'))
+        const tag = uniq('es256')
+        const got = []
+        const ch = c.channel(uniq('es256'), { config: { broadcast: { ack: true } } })
+          .on('postgres_changes', { event: 'INSERT', schema: 'public', table: 'compat_notes' }, (p) => p.new.tag === tag && got.push(p.new.public))
+        await subscribe(ch, { postgres: true })
+        await sql('insert into compat_notes (tag, public) values ($1, false)', [tag])
+        await until(() => got.length === 1, 'private row seen as authenticated')
+        await c.setAuth(es256Token('anon'))
+        assert.equal(await ch.send({ type: 'broadcast', event: 'sync', payload: {} }), 'ok')
+        await sql('insert into compat_notes (tag, public) values ($1, false), ($1, true)', [tag])
+        await until(() => got.length === 2, 'public row after the refresh to anon')
+        assert.deepEqual(got, [false, true])
       })
 
       test('access token refresh changes what RLS lets through', async () => {

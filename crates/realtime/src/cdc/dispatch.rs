@@ -257,8 +257,11 @@ fn passes(f: &Filter, change: &Change) -> bool {
     let typname = &rel.columns[idx].typname;
     let value = match (change.kind, &change.new, &change.old) {
         ("DELETE", _, Some(old)) => match &old[idx] {
-            // Filters on columns a DELETE does not carry cannot be judged: deliver.
-            None | Some(TupleValue::Unchanged) => return true,
+            // A column the old row does not carry (no REPLICA IDENTITY FULL) fails the
+            // condition, as the official `is_visible_through_filters` fails closed
+            // (R:lib/realtime/tenants/repo/migrations/20260626120000_readd_postgrest_filter_ops.ex:159-184,
+            // 20260709120000_fix_apply_rls_filter_role_leak.ex:210-217).
+            None | Some(TupleValue::Unchanged) => return false,
             Some(v) => v.clone(),
         },
         (_, Some(new), _) => new[idx].clone(),

@@ -149,10 +149,15 @@ impl Session {
         };
         let room = room_key(&topic, config.private);
         let presence = self.state.hub.join(&room, member);
-        let state_push = Frame::push(topic.clone(), "presence_state", presence);
-        self.mailbox
-            .send_with_refs(state_push, refs(r.join_ref.clone(), Value::Null))
-            .await;
+        // Only a client that asked for presence gets its state (realtime-js and realtime-py set
+        // `presence.enabled` when presence callbacks are registered); diffs reach every member
+        // (R:lib/realtime_web/channels/realtime_channel.ex:158, 433-443, 1112-1114).
+        if config.presence.enabled {
+            let state_push = Frame::push(topic.clone(), "presence_state", presence);
+            self.mailbox
+                .send_with_refs(state_push, refs(r.join_ref.clone(), Value::Null))
+                .await;
+        }
         let subscriber = match req {
             Some(req) if attached => {
                 self.mailbox.send(subscribe::subscribed_message(&req)).await;
@@ -167,6 +172,7 @@ impl Session {
                 join_ref: r.join_ref,
                 token,
                 tracked: None,
+                presence_calls: Default::default(),
                 room,
                 perms,
                 config,

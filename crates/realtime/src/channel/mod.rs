@@ -5,6 +5,9 @@
 //! `/work/shared/realtime-current.md`).
 
 mod join;
+mod presence_limit;
+
+use presence_limit::PresenceWindow;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -45,6 +48,8 @@ struct Joined {
     presence_key: String,
     /// Last tracked presence payload (a re-track of the same payload is a no-op).
     tracked: Option<Map<String, Value>>,
+    /// This channel's client presence rate window.
+    presence_calls: PresenceWindow,
     claims: Claims,
     subscriber: Option<JoinHandle<()>>,
 }
@@ -263,6 +268,27 @@ impl Session {
     /// R:lib/realtime_web/channels/realtime_channel.ex:473-521).
     async fn presence(&mut self, frame: &Frame, r: Refs, req: PresenceRequest) {
         let topic = frame.topic.as_str();
+        let limits = &self.state.config.limits;
+        let (max_calls, window) = (
+            limits.client_presence_max_calls,
+            Duration::from_millis(limits.client_presence_window_ms),
+        );
+        let Some(j) = self.joined.get_mut(topic) else {
+            return;
+        };
+        // Every push with a string `event` counts, whatever the event (the check precedes the
+        // dispatch); over the limit the channel is shut down.
+        let counted = !matches!(req, PresenceRequest::Noop | PresenceRequest::NonStringEvent);
+        if counted
+            && !j
+                .presence_calls
+                .admit(tokio::time::Instant::now(), max_calls, window)
+        {
+            tracing::info!(topic, "ClientPresenceRateLimitReached");
+            self.shutdown(topic, "Client presence rate limit exceeded".into())
+                .await;
+            return;
+        }
         let Some(j) = self.joined.get(topic) else {
             return;
         };
@@ -334,11 +360,7 @@ impl Session {
         {
             return;
         }
-        match jwt::verify(
-            &token,
-            self.state.config.jwt_secret.as_bytes(),
-            jwt::now_secs(),
-        ) {
+        match auth::verify(&self.state.config, &token) {
             Ok(claims) => {
                 if let Some(j) = self.joined.get(topic) {
                     if j.config.private {
