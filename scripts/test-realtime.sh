@@ -3,7 +3,8 @@
 # crates/phoenix and crates/realtime (against a throwaway Postgres 15), then the Node
 # compatibility suites: the official @supabase/realtime-js and @supabase/supabase-js and the
 # `phoenix` npm client (Node), then the official Python clients `realtime` and `supabase`
-# (a venv cached under ~/.cache/supalove).
+# (a venv cached under ~/.cache/supalove). After the Rust tests, a bounded run of each fuzz
+# target (FUZZ_SECONDS each, default 15; SKIP_FUZZ=1 skips it).
 # Idempotent: installs only what is missing. Fails loudly on the first failure.
 set -euo pipefail
 
@@ -42,6 +43,61 @@ cd "$ROOT"
 if [ "${SKIP_CARGO_TESTS:-0}" != 1 ]; then
   say "cargo test: supalove-phoenix and supalove-realtime"
   cargo test -p supalove-phoenix -p supalove-realtime
+fi
+
+# --- bounded fuzzing ------------------------------------------------------------------------
+# Each cargo-fuzz target of crates/realtime/fuzz runs FUZZ_SECONDS (default 15) on a copy of its
+# committed seeds (the inputs libFuzzer adds go to a temp dir, the repo is not modified). A crash,
+# hang or OOM fails the run; the input stays in crates/realtime/fuzz/artifacts/<target>/ (git-
+# ignored) and is printed in base64 too, for CI machines that do not survive the run.
+# SKIP_FUZZ=1 skips the step.
+CARGO_FUZZ_VERSION=0.13.2
+FUZZ_DIR="$ROOT/crates/realtime/fuzz"
+FUZZ_SECONDS="${FUZZ_SECONDS:-15}"
+if [ "${SKIP_FUZZ:-0}" != 1 ]; then
+  case "$FUZZ_SECONDS" in ''|*[!0-9]*|0) die "FUZZ_SECONDS must be a positive integer, got '$FUZZ_SECONDS'" ;; esac
+  if ! cargo fuzz --version >/dev/null 2>&1; then
+    say "installing cargo-fuzz $CARGO_FUZZ_VERSION"
+    cargo install cargo-fuzz --locked --version "$CARGO_FUZZ_VERSION"
+  fi
+  # Only a stable toolchain is needed: RUSTC_BOOTSTRAP=1 lets it take cargo-fuzz's -Z flags;
+  # --sanitizer none because the decoders are safe Rust (the targets check panics, debug
+  # assertions, overflow and re-encode round trips).
+  fuzz() { (cd "$FUZZ_DIR" && RUSTC_BOOTSTRAP=1 cargo fuzz "$@"); }
+  say "building the fuzz targets ($(cargo fuzz --version))"
+  FUZZ_START=$SECONDS
+  FUZZ_LOCK_SHA="$(sha256sum "$FUZZ_DIR/Cargo.lock" | cut -d' ' -f1)"
+  fuzz build --sanitizer none
+  # The fuzz crate is its own workspace with its own lock file: keep it committed and current.
+  [ "$(sha256sum "$FUZZ_DIR/Cargo.lock" | cut -d' ' -f1)" = "$FUZZ_LOCK_SHA" ] \
+    || die "crates/realtime/fuzz/Cargo.lock was out of date and the fuzz build updated it: commit it"
+  FUZZ_TARGETS="$(fuzz list)"
+  [ -n "$FUZZ_TARGETS" ] || die "cargo fuzz list found no fuzz targets in $FUZZ_DIR"
+  FUZZ_WORK="$(mktemp -d /tmp/supalove-fuzz.XXXXXX)"
+  for target in $FUZZ_TARGETS; do
+    say "fuzzing $target for ${FUZZ_SECONDS}s"
+    mkdir -p "$FUZZ_WORK/corpus/$target"
+    if [ -d "$FUZZ_DIR/seeds/$target" ]; then cp -R "$FUZZ_DIR/seeds/$target/." "$FUZZ_WORK/corpus/$target/"; fi
+    touch "$FUZZ_WORK/started"
+    if ! fuzz run --sanitizer none "$target" "$FUZZ_WORK/corpus/$target" -- \
+        -max_total_time="$FUZZ_SECONDS" -timeout=10 >"$FUZZ_WORK/$target.log" 2>&1; then
+      # The log without libFuzzer's progress lines (#<n> NEW/REDUCE/pulse ...): the panic is kept.
+      grep -Ev '^#[0-9]+[[:space:]]' "$FUZZ_WORK/$target.log" | tail -150 >&2 || true
+      found=0
+      while IFS= read -r input; do
+        found=1
+        printf '\ncrashing input of %s: %s\nbase64: %s\nreproduce: cd crates/realtime/fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none %s %s\n' \
+          "$target" "$input" "$(base64 -w0 "$input")" "$target" "$input" >&2
+      done < <(find "$FUZZ_DIR/artifacts/$target" -type f -newer "$FUZZ_WORK/started" 2>/dev/null)
+      [ "$found" = 1 ] || printf '\n(no input was written: see the log above)\n' >&2
+      die "fuzz target $target failed (log: $FUZZ_WORK/$target.log)"
+    fi
+    grep -E '^Done [0-9]+ runs' "$FUZZ_WORK/$target.log" || tail -1 "$FUZZ_WORK/$target.log"
+    # cargo-fuzz creates the (ignored) artifact dirs; leave nothing behind when nothing crashed.
+    rmdir "$FUZZ_DIR/artifacts/$target" "$FUZZ_DIR/artifacts" 2>/dev/null || true
+  done
+  rm -rf "$FUZZ_WORK"
+  say "fuzzing passed (build and runs: $((SECONDS - FUZZ_START))s)"
 fi
 
 # --- Node compatibility suite ---------------------------------------------------------------
