@@ -50,7 +50,7 @@ fi
 # committed seeds (the inputs libFuzzer adds go to a temp dir, the repo is not modified). A crash,
 # hang or OOM fails the run; the input stays in crates/realtime/fuzz/artifacts/<target>/ (git-
 # ignored) and is printed in base64 too, for CI machines that do not survive the run.
-# SKIP_FUZZ=1 skips the step.
+# FUZZ_JOBS targets run at once (default: one per core). SKIP_FUZZ=1 skips the step.
 CARGO_FUZZ_VERSION=0.13.2
 FUZZ_DIR="$ROOT/crates/realtime/fuzz"
 FUZZ_SECONDS="${FUZZ_SECONDS:-15}"
@@ -74,28 +74,47 @@ if [ "${SKIP_FUZZ:-0}" != 1 ]; then
   FUZZ_TARGETS="$(fuzz list)"
   [ -n "$FUZZ_TARGETS" ] || die "cargo fuzz list found no fuzz targets in $FUZZ_DIR"
   FUZZ_WORK="$(mktemp -d /tmp/supalove-fuzz.XXXXXX)"
-  for target in $FUZZ_TARGETS; do
-    say "fuzzing $target for ${FUZZ_SECONDS}s"
-    mkdir -p "$FUZZ_WORK/corpus/$target"
-    if [ -d "$FUZZ_DIR/seeds/$target" ]; then cp -R "$FUZZ_DIR/seeds/$target/." "$FUZZ_WORK/corpus/$target/"; fi
-    touch "$FUZZ_WORK/started"
-    if ! fuzz run --sanitizer none "$target" "$FUZZ_WORK/corpus/$target" -- \
-        -max_total_time="$FUZZ_SECONDS" -timeout=10 >"$FUZZ_WORK/$target.log" 2>&1; then
-      # The log without libFuzzer's progress lines (#<n> NEW/REDUCE/pulse ...): the panic is kept.
-      grep -Ev '^#[0-9]+[[:space:]]' "$FUZZ_WORK/$target.log" | tail -150 >&2 || true
-      found=0
-      while IFS= read -r input; do
-        found=1
-        printf '\ncrashing input of %s: %s\nbase64: %s\nreproduce: cd crates/realtime/fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none %s %s\n' \
-          "$target" "$input" "$(base64 -w0 "$input")" "$target" "$input" >&2
-      done < <(find "$FUZZ_DIR/artifacts/$target" -type f -newer "$FUZZ_WORK/started" 2>/dev/null)
-      [ "$found" = 1 ] || printf '\n(no input was written: see the log above)\n' >&2
-      die "fuzz target $target failed (log: $FUZZ_WORK/$target.log)"
+  touch "$FUZZ_WORK/started"
+  fuzz_one() {
+    mkdir -p "$FUZZ_WORK/corpus/$1"
+    if [ -d "$FUZZ_DIR/seeds/$1" ]; then cp -R "$FUZZ_DIR/seeds/$1/." "$FUZZ_WORK/corpus/$1/"; fi
+    fuzz run --sanitizer none "$1" "$FUZZ_WORK/corpus/$1" -- \
+      -max_total_time="$FUZZ_SECONDS" -timeout=10 >"$FUZZ_WORK/$1.log" 2>&1
+  }
+  fuzz_failed() {
+    # The log without libFuzzer's progress lines (#<n> NEW/REDUCE/pulse ...): the panic is kept.
+    printf '\n--- %s ---\n' "$FUZZ_WORK/$1.log" >&2
+    grep -Ev '^#[0-9]+[[:space:]]' "$FUZZ_WORK/$1.log" | tail -150 >&2 || true
+    local input found=0
+    while IFS= read -r input; do
+      found=1
+      printf '\ncrashing input of %s: %s\nbase64: %s\nreproduce: cd crates/realtime/fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none %s %s\n' \
+        "$1" "$input" "$(base64 -w0 "$input")" "$1" "$input" >&2
+    done < <(find "$FUZZ_DIR/artifacts/$1" -type f -newer "$FUZZ_WORK/started" 2>/dev/null)
+    [ "$found" = 1 ] || printf '\n(%s wrote no input: see its log above)\n' "$1" >&2
+  }
+  # FUZZ_JOBS targets at a time (default: one per core); each gets FUZZ_SECONDS of wall time.
+  FUZZ_JOBS="${FUZZ_JOBS:-$(nproc)}"
+  case "$FUZZ_JOBS" in ''|*[!0-9]*|0) die "FUZZ_JOBS must be a positive integer, got '$FUZZ_JOBS'" ;; esac
+  mapfile -t targets <<<"$FUZZ_TARGETS"
+  for ((i = 0; i < ${#targets[@]}; i += FUZZ_JOBS)); do
+    batch=("${targets[@]:i:FUZZ_JOBS}")
+    say "fuzzing ${batch[*]} for ${FUZZ_SECONDS}s each"
+    pids=()
+    for target in "${batch[@]}"; do fuzz_one "$target" & pids+=("$!"); done
+    failed=()
+    for j in "${!batch[@]}"; do wait "${pids[$j]}" || failed+=("${batch[$j]}"); done
+    for target in "${batch[@]}"; do
+      printf '%s: %s\n' "$target" "$(grep -E '^Done [0-9]+ runs' "$FUZZ_WORK/$target.log" || echo 'no summary')"
+    done
+    if [ "${#failed[@]}" -gt 0 ]; then
+      for target in "${failed[@]}"; do fuzz_failed "$target"; done
+      die "fuzz target(s) ${failed[*]} failed (logs and corpora kept in $FUZZ_WORK)"
     fi
-    grep -E '^Done [0-9]+ runs' "$FUZZ_WORK/$target.log" || tail -1 "$FUZZ_WORK/$target.log"
-    # cargo-fuzz creates the (ignored) artifact dirs; leave nothing behind when nothing crashed.
-    rmdir "$FUZZ_DIR/artifacts/$target" "$FUZZ_DIR/artifacts" 2>/dev/null || true
   done
+  # cargo-fuzz creates the (ignored) artifact dirs; leave nothing behind when nothing crashed.
+  for target in "${targets[@]}"; do rmdir "$FUZZ_DIR/artifacts/$target" 2>/dev/null || true; done
+  rmdir "$FUZZ_DIR/artifacts" 2>/dev/null || true
   rm -rf "$FUZZ_WORK"
   say "fuzzing passed (build and runs: $((SECONDS - FUZZ_START))s)"
 fi
