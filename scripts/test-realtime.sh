@@ -56,6 +56,7 @@ FUZZ_DIR="$ROOT/crates/realtime/fuzz"
 FUZZ_SECONDS="${FUZZ_SECONDS:-15}"
 if [ "${SKIP_FUZZ:-0}" != 1 ]; then
   case "$FUZZ_SECONDS" in ''|*[!0-9]*|0) die "FUZZ_SECONDS must be a positive integer, got '$FUZZ_SECONDS'" ;; esac
+  command -v c++ >/dev/null || die "c++ not found: libFuzzer is C++ (install build-essential, or SKIP_FUZZ=1)"
   if ! cargo fuzz --version >/dev/null 2>&1; then
     say "installing cargo-fuzz $CARGO_FUZZ_VERSION"
     # Unoptimised and without debug info: cargo-fuzz only drives cargo, and this build takes
