@@ -3,7 +3,8 @@
 # crates/phoenix and crates/realtime (against a throwaway Postgres 15), then the Node
 # compatibility suites: the official @supabase/realtime-js and @supabase/supabase-js and the
 # `phoenix` npm client (Node), then the official Python clients `realtime` and `supabase`
-# (a venv cached under ~/.cache/supalove).
+# (a venv cached under ~/.cache/supalove). After the Rust tests, a bounded run of each fuzz
+# target (FUZZ_SECONDS each, default 15; SKIP_FUZZ=1 skips it).
 # Idempotent: installs only what is missing. Fails loudly on the first failure.
 set -euo pipefail
 
@@ -42,6 +43,83 @@ cd "$ROOT"
 if [ "${SKIP_CARGO_TESTS:-0}" != 1 ]; then
   say "cargo test: supalove-phoenix and supalove-realtime"
   cargo test -p supalove-phoenix -p supalove-realtime
+fi
+
+# --- bounded fuzzing ------------------------------------------------------------------------
+# Each cargo-fuzz target of crates/realtime/fuzz runs FUZZ_SECONDS (default 15) on a copy of its
+# committed seeds (the inputs libFuzzer adds go to a temp dir, the repo is not modified). A crash,
+# hang or OOM fails the run; the input stays in crates/realtime/fuzz/artifacts/<target>/ (git-
+# ignored) and is printed in base64 too, for CI machines that do not survive the run.
+# FUZZ_JOBS targets run at once (default: one per core). SKIP_FUZZ=1 skips the step.
+CARGO_FUZZ_VERSION=0.13.2
+FUZZ_DIR="$ROOT/crates/realtime/fuzz"
+FUZZ_SECONDS="${FUZZ_SECONDS:-15}"
+if [ "${SKIP_FUZZ:-0}" != 1 ]; then
+  case "$FUZZ_SECONDS" in ''|*[!0-9]*|0) die "FUZZ_SECONDS must be a positive integer, got '$FUZZ_SECONDS'" ;; esac
+  command -v c++ >/dev/null || die "c++ not found: libFuzzer is C++ (install build-essential, or SKIP_FUZZ=1)"
+  if ! cargo fuzz --version >/dev/null 2>&1; then
+    say "installing cargo-fuzz $CARGO_FUZZ_VERSION"
+    # Unoptimised and without debug info: cargo-fuzz only drives cargo, and this build takes
+    # about 40% of the CPU time of a release one (the largest part of the step on a cold machine).
+    CARGO_PROFILE_DEV_DEBUG=0 cargo install cargo-fuzz --locked --version "$CARGO_FUZZ_VERSION" --debug
+  fi
+  # Only a stable toolchain is needed: RUSTC_BOOTSTRAP=1 lets it take cargo-fuzz's -Z flags;
+  # --sanitizer none because the decoders are safe Rust (the targets check panics, debug
+  # assertions, overflow and re-encode round trips).
+  fuzz() { (cd "$FUZZ_DIR" && RUSTC_BOOTSTRAP=1 cargo fuzz "$@"); }
+  say "building the fuzz targets ($(cargo fuzz --version))"
+  FUZZ_START=$SECONDS
+  FUZZ_LOCK_SHA="$(sha256sum "$FUZZ_DIR/Cargo.lock" | cut -d' ' -f1)"
+  fuzz build --sanitizer none
+  # The fuzz crate is its own workspace with its own lock file: keep it committed and current.
+  [ "$(sha256sum "$FUZZ_DIR/Cargo.lock" | cut -d' ' -f1)" = "$FUZZ_LOCK_SHA" ] \
+    || die "crates/realtime/fuzz/Cargo.lock was out of date and the fuzz build updated it: commit it"
+  FUZZ_TARGETS="$(fuzz list)"
+  [ -n "$FUZZ_TARGETS" ] || die "cargo fuzz list found no fuzz targets in $FUZZ_DIR"
+  FUZZ_WORK="$(mktemp -d /tmp/supalove-fuzz.XXXXXX)"
+  touch "$FUZZ_WORK/started"
+  fuzz_one() {
+    mkdir -p "$FUZZ_WORK/corpus/$1"
+    if [ -d "$FUZZ_DIR/seeds/$1" ]; then cp -R "$FUZZ_DIR/seeds/$1/." "$FUZZ_WORK/corpus/$1/"; fi
+    fuzz run --sanitizer none "$1" "$FUZZ_WORK/corpus/$1" -- \
+      -max_total_time="$FUZZ_SECONDS" -timeout=10 >"$FUZZ_WORK/$1.log" 2>&1
+  }
+  fuzz_failed() {
+    # The log without libFuzzer's progress lines (#<n> NEW/REDUCE/pulse ...): the panic is kept.
+    printf '\n--- %s ---\n' "$FUZZ_WORK/$1.log" >&2
+    grep -Ev '^#[0-9]+[[:space:]]' "$FUZZ_WORK/$1.log" | tail -150 >&2 || true
+    local input found=0
+    while IFS= read -r input; do
+      found=1
+      printf '\ncrashing input of %s: %s\nbase64: %s\nreproduce: cd crates/realtime/fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none %s %s\n' \
+        "$1" "$input" "$(base64 -w0 "$input")" "$1" "$input" >&2
+    done < <(find "$FUZZ_DIR/artifacts/$1" -type f -newer "$FUZZ_WORK/started" 2>/dev/null)
+    [ "$found" = 1 ] || printf '\n(%s wrote no input: see its log above)\n' "$1" >&2
+  }
+  # FUZZ_JOBS targets at a time (default: one per core); each gets FUZZ_SECONDS of wall time.
+  FUZZ_JOBS="${FUZZ_JOBS:-$(nproc)}"
+  case "$FUZZ_JOBS" in ''|*[!0-9]*|0) die "FUZZ_JOBS must be a positive integer, got '$FUZZ_JOBS'" ;; esac
+  mapfile -t targets <<<"$FUZZ_TARGETS"
+  for ((i = 0; i < ${#targets[@]}; i += FUZZ_JOBS)); do
+    batch=("${targets[@]:i:FUZZ_JOBS}")
+    say "fuzzing ${batch[*]} for ${FUZZ_SECONDS}s each"
+    pids=()
+    for target in "${batch[@]}"; do fuzz_one "$target" & pids+=("$!"); done
+    failed=()
+    for j in "${!batch[@]}"; do wait "${pids[$j]}" || failed+=("${batch[$j]}"); done
+    for target in "${batch[@]}"; do
+      printf '%s: %s\n' "$target" "$(grep -E '^Done [0-9]+ runs' "$FUZZ_WORK/$target.log" || echo 'no summary')"
+    done
+    if [ "${#failed[@]}" -gt 0 ]; then
+      for target in "${failed[@]}"; do fuzz_failed "$target"; done
+      die "fuzz target(s) ${failed[*]} failed (logs and corpora kept in $FUZZ_WORK)"
+    fi
+  done
+  # cargo-fuzz creates the (ignored) artifact dirs; leave nothing behind when nothing crashed.
+  for target in "${targets[@]}"; do rmdir "$FUZZ_DIR/artifacts/$target" 2>/dev/null || true; done
+  rmdir "$FUZZ_DIR/artifacts" 2>/dev/null || true
+  rm -rf "$FUZZ_WORK"
+  say "fuzzing passed (build and runs: $((SECONDS - FUZZ_START))s)"
 fi
 
 # --- Node compatibility suite ---------------------------------------------------------------
