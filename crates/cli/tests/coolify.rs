@@ -2,10 +2,10 @@
 //! Docker: every call goes to the fake): target add/list/rm, new --target, show, list,
 //! stop/start, export --target coolify, rm.
 
+mod common;
 #[path = "../../coolify/tests/fake/mod.rs"]
 mod fake;
 
-use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 use fake::{FakeCoolify, Knobs};
@@ -40,20 +40,7 @@ impl Home {
     }
 
     fn with_stdin(&self, args: &[&str], input: &str) -> Output {
-        let mut child = self
-            .cmd(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
+        common::run_with_stdin(self.cmd(args), input)
     }
 }
 

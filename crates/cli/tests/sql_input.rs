@@ -3,27 +3,11 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::Stdio;
-
 use common::World;
 
 /// Runs `supalove <args>` with `input` on stdin; (success, stdout, stderr).
 fn with_stdin(w: &World, args: &[&str], input: &str) -> (bool, String, String) {
-    let mut child = w
-        .cmd(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = w.with_stdin(args, input);
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),

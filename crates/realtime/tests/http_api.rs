@@ -62,7 +62,7 @@ async fn http_ping_health_and_broadcast_api() {
     );
 }
 
-/// Minimal HTTP/1.1 client over a raw TCP stream (keeps test dependencies small).
+/// The engine's HTTP API, through the test kit's raw client.
 struct Http(std::net::SocketAddr);
 
 impl Http {
@@ -73,25 +73,7 @@ impl Http {
         bearer: Option<&str>,
         body: Option<&str>,
     ) -> (u16, String) {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut s = tokio::net::TcpStream::connect(self.0).await.unwrap();
-        let body = body.unwrap_or("");
-        let auth = bearer
-            .map(|t| format!("Authorization: Bearer {t}\r\n"))
-            .unwrap_or_default();
-        let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: realtime-dev\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        s.write_all(head.as_bytes()).await.unwrap();
-        let mut out = String::new();
-        s.read_to_string(&mut out).await.unwrap();
-        let code = out[9..12].parse().unwrap();
-        let body = out
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_string())
-            .unwrap_or_default();
-        (code, body)
+        supalove_realtime::testkit::http_request(self.0, method, path, bearer, body).await
     }
 }
 

@@ -281,21 +281,7 @@ async fn access_token_refresh_with_es256_tokens() {
     assert_eq!(sys[4]["message"], ":error_generating_signer");
 }
 
-/// POST with a bearer token over a raw TCP stream; status and body.
+/// POST with a bearer token; status and body.
 async fn http_post(e: &Engine, path: &str, bearer: &str, body: &str) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(e.addr).await.unwrap();
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: realtime-dev\r\nConnection: close\r\nAuthorization: Bearer {bearer}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(head.as_bytes()).await.unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.unwrap();
-    let code = out[9..12].parse().unwrap();
-    let body = out
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (code, body)
+    supalove_realtime::testkit::http_request(e.addr, "POST", path, Some(bearer), Some(body)).await
 }

@@ -66,6 +66,11 @@ impl World {
         self.cmd(args).output().expect("run supalove")
     }
 
+    /// Runs with `input` on stdin; the output, whatever the exit status.
+    pub fn with_stdin(&self, args: &[&str], input: &str) -> Output {
+        run_with_stdin(self.cmd(args), input)
+    }
+
     /// Runs, asserts success, returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
@@ -148,6 +153,24 @@ impl Drop for World {
             let _ = self.run(&["rm", name, "--volumes", "--yes", "--no-backup"]);
         }
     }
+}
+
+/// Runs `cmd` with `input` on stdin; the output, whatever the exit status.
+pub fn run_with_stdin(mut cmd: Command, input: &str) -> Output {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run supalove");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("supalove output")
 }
 
 /// `docker <args>` output (tests inspect with the CLI, as a user would; the product uses bollard).
