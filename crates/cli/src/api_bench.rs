@@ -12,6 +12,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[path = "bench_kit.rs"]
+mod bench_kit;
+use bench_kit::{median, ms, print_medians};
+
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let rounds: usize = args.next().map(|r| r.parse()).transpose()?.unwrap_or(3);
@@ -131,18 +135,10 @@ impl Bench {
         }
 
         println!("\ncontrol-plane API against the CLI, image present, {rounds} rounds (ms)\n");
-        println!("{:<44} {:>8} {:>8} {:>8}", "", "median", "min", "max");
-        for (label, xs) in [
+        print_medians(&[
             ("supalove new (process, until the card)", &cli),
             ("POST /v1/projects -> 201 (server running)", &api),
-        ] {
-            println!(
-                "{label:<44} {:>8} {:>8} {:>8}",
-                ms(median(xs)),
-                ms(*xs.iter().min().unwrap()),
-                ms(*xs.iter().max().unwrap())
-            );
-        }
+        ]);
         println!(
             "ratio API / CLI (median): {:.2}",
             median(&api).as_secs_f64() / median(&cli).as_secs_f64()
@@ -297,14 +293,4 @@ fn request(
         .map_or("", |(_, b)| b)
         .to_string();
     Ok((status, text))
-}
-
-fn median(xs: &[Duration]) -> Duration {
-    let mut v = xs.to_vec();
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn ms(d: Duration) -> u128 {
-    d.as_millis()
 }

@@ -7,9 +7,13 @@
 //! would otherwise type. supalove itself talks to the engine through bollard.
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
+
+#[path = "bench_kit.rs"]
+mod bench_kit;
+use bench_kit::{docker, median, ms, print_medians, run_supalove, sibling};
 
 fn main() -> anyhow::Result<()> {
     let rounds: usize = std::env::args()
@@ -23,21 +27,7 @@ fn main() -> anyhow::Result<()> {
         .unwrap_or_else(|_| "supalove/postgres:15".into());
     let realtime_image = std::env::var("SUPALOVE_REALTIME_IMAGE")
         .unwrap_or_else(|_| concat!("supalove/realtime:", env!("CARGO_PKG_VERSION")).into());
-    let run = |args: &[&str]| -> anyhow::Result<String> {
-        let out = Command::new(&supalove)
-            .args(args)
-            .env("SUPALOVE_HOME", home.path())
-            .env("SUPALOVE_DB_PORT_BASE", "57400")
-            .env("SUPALOVE_REALTIME_PORT_BASE", "9700")
-            .stdin(Stdio::null())
-            .output()?;
-        anyhow::ensure!(
-            out.status.success(),
-            "supalove {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Ok(String::from_utf8(out.stdout)?)
-    };
+    let run = |args: &[&str]| run_supalove(&supalove, home.path(), ("57400", "9700"), &[], args);
 
     // The compose variant runs the export of a real supalove project.
     let export_dir = tempfile::tempdir()?;
@@ -69,19 +59,11 @@ fn main() -> anyhow::Result<()> {
     let _ = run(&["rm", "bench-compose", "--volumes", "--yes"]);
 
     println!("\nprovision -> ready, one project, image present, {rounds} rounds (ms)\n");
-    println!("{:<44} {:>8} {:>8} {:>8}", "", "median", "min", "max");
-    for (label, xs) in [
+    print_medians(&[
         ("(a) docker run db+realtime until ready (floor)", &floor),
         ("(b) docker-compose up -d of export, healthy", &compose),
         ("supalove new (SELECT 1 + websocket join)", &ours),
-    ] {
-        println!(
-            "{label:<44} {:>8} {:>8} {:>8}",
-            ms(median(xs)),
-            ms(*xs.iter().min().unwrap()),
-            ms(*xs.iter().max().unwrap())
-        );
-    }
+    ]);
     let m = |xs: &Vec<Duration>| median(xs).as_secs_f64();
     println!(
         "\nsupalove / floor   = {:.2}x  (goal <= 1.3x)",
@@ -229,16 +211,6 @@ fn compose_round(dir: &Path) -> anyhow::Result<Duration> {
     Ok(took)
 }
 
-fn docker(args: &[&str]) -> anyhow::Result<String> {
-    let out = Command::new("docker").args(args).output()?;
-    anyhow::ensure!(
-        out.status.success(),
-        "docker {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(String::from_utf8(out.stdout)?.trim().to_string())
-}
-
 fn compose(file: &Path, args: &[&str]) -> anyhow::Result<()> {
     let out = Command::new("docker-compose")
         .arg("-f")
@@ -251,25 +223,4 @@ fn compose(file: &Path, args: &[&str]) -> anyhow::Result<()> {
         String::from_utf8_lossy(&out.stderr)
     );
     Ok(())
-}
-
-fn sibling(name: &str) -> anyhow::Result<PathBuf> {
-    let me = std::env::current_exe()?;
-    let path = me.with_file_name(name);
-    anyhow::ensure!(
-        path.exists(),
-        "{} is missing: build it with `cargo build --release -p supalove`",
-        path.display()
-    );
-    Ok(path)
-}
-
-fn median(xs: &[Duration]) -> Duration {
-    let mut v = xs.to_vec();
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn ms(d: Duration) -> u128 {
-    d.as_millis()
 }

@@ -6,9 +6,11 @@
 //! times send → receive. Prints p50/p99/mean per path and the difference. It measures; it
 //! asserts nothing.
 
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+#[path = "bench_kit.rs"]
+mod bench_kit;
+use bench_kit::{docker, run_supalove, sibling};
 
 use supalove_client::{ChannelConfig, ClientOptions, Event, RealtimeClient, Vsn};
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -21,22 +23,9 @@ fn main() -> anyhow::Result<()> {
         .unwrap_or(2000);
     let supalove = sibling("supalove")?;
     let home = tempfile::tempdir()?;
-    let run = |args: &[&str]| -> anyhow::Result<String> {
-        let out = Command::new(&supalove)
-            .args(args)
-            .env("SUPALOVE_HOME", home.path())
-            .env("SUPALOVE_DB_PORT_BASE", "57600")
-            .env("SUPALOVE_REALTIME_PORT_BASE", "9600")
-            .env("SUPALOVE_NATIVE_GATEWAY", "1")
-            .stdin(Stdio::null())
-            .output()?;
-        anyhow::ensure!(
-            out.status.success(),
-            "supalove {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Ok(String::from_utf8(out.stdout)?)
-    };
+    let gateway = [("SUPALOVE_NATIVE_GATEWAY", "1")];
+    let run =
+        |args: &[&str]| run_supalove(&supalove, home.path(), ("57600", "9600"), &gateway, args);
     let name = "bench-gateway";
     run(&["new", name])?;
     let result = measure(&run, name, rounds);
@@ -172,25 +161,4 @@ fn print_table(rounds: usize, direct: &mut [Duration], gateway: &mut [Duration])
         us(pct(gateway, 0.99)) - us(pct(direct, 0.99)),
         us(mean(gateway)) - us(mean(direct))
     );
-}
-
-fn docker(args: &[&str]) -> anyhow::Result<String> {
-    let out = Command::new("docker").args(args).output()?;
-    anyhow::ensure!(
-        out.status.success(),
-        "docker {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(String::from_utf8(out.stdout)?.trim().to_string())
-}
-
-fn sibling(name: &str) -> anyhow::Result<PathBuf> {
-    let me = std::env::current_exe()?;
-    let path = me.with_file_name(name);
-    anyhow::ensure!(
-        path.exists(),
-        "{} is missing: build it with `cargo build --release -p supalove`",
-        path.display()
-    );
-    Ok(path)
 }

@@ -263,19 +263,7 @@ fn gateway_in_front_of_the_native_engine_serves_every_url() {
     w.ok(&["export", &name, &d]);
     assert!(dir.path().join("gateway/nginx.conf").exists());
     w.ok(&["rm", &name, "--volumes", "--yes", "--no-backup"]);
-    let compose = |args: &[&str]| {
-        let out = Command::new("docker-compose")
-            .arg("-f")
-            .arg(format!("{d}/docker-compose.yml"))
-            .args(args)
-            .output()
-            .expect("docker-compose is installed by scripts/setup.sh --test");
-        assert!(
-            out.status.success(),
-            "docker-compose {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let compose = |args: &[&str]| common::compose(&d, args);
     compose(&["up", "-d"]);
     let healthy = eventually(Duration::from_secs(90), || {
         docker(&["inspect", "-f", "{{.State.Health.Status}}", &engine]) == "healthy"

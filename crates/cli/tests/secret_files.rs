@@ -136,19 +136,7 @@ fn native_containers_hold_no_secret_yet_provision_stream_and_export() {
         );
     }
     w.ok(&["rm", &name, "--volumes", "--yes", "--no-backup"]);
-    let compose = |args: &[&str]| {
-        let out = Command::new("docker-compose")
-            .arg("-f")
-            .arg(format!("{d}/docker-compose.yml"))
-            .args(args)
-            .output()
-            .expect("docker-compose is installed by scripts/setup.sh --test");
-        assert!(
-            out.status.success(),
-            "docker-compose {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let compose = |args: &[&str]| common::compose(&d, args);
     compose(&["up", "-d"]);
     let rt = format!("project_{name}_realtime");
     let healthy = eventually(Duration::from_secs(90), || {

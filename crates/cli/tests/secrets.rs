@@ -88,19 +88,7 @@ fn exported_compose_file_runs_with_docker_compose() {
     let env = w.env(&name);
     // Hand the project over to compose: supalove's containers go, compose makes its own.
     w.ok(&["rm", &name, "--volumes", "--yes"]);
-    let compose = |args: &[&str]| {
-        let out = Command::new("docker-compose")
-            .arg("-f")
-            .arg(format!("{d}/docker-compose.yml"))
-            .args(args)
-            .output()
-            .expect("docker-compose is installed by scripts/setup.sh --test");
-        assert!(
-            out.status.success(),
-            "docker-compose {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let compose = |args: &[&str]| common::compose(&d, args);
     compose(&["up", "-d"]);
     let container = format!("project_{name}_db");
     let healthy = eventually(Duration::from_secs(60), || {

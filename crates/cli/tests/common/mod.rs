@@ -73,14 +73,7 @@ impl World {
 
     /// Runs, asserts success, returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "supalove {args:?} failed:\nstdout: {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("utf-8 stdout")
+        succeeded(args, self.run(args))
     }
 
     /// Runs, asserts failure, returns stderr.
@@ -155,6 +148,17 @@ impl Drop for World {
     }
 }
 
+/// Asserts that `supalove <args>` succeeded; its stdout.
+pub fn succeeded(args: &[&str], out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "supalove {args:?} failed:\nstdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 stdout")
+}
+
 /// Runs `cmd` with `input` on stdin; the output, whatever the exit status.
 pub fn run_with_stdin(mut cmd: Command, input: &str) -> Output {
     use std::io::Write;
@@ -171,6 +175,22 @@ pub fn run_with_stdin(mut cmd: Command, input: &str) -> Output {
         .write_all(input.as_bytes())
         .expect("write stdin");
     child.wait_with_output().expect("supalove output")
+}
+
+/// `docker-compose -f <dir>/docker-compose.yml <args>`, asserting success (an exported project
+/// run as a person would run it).
+pub fn compose(dir: &str, args: &[&str]) {
+    let out = Command::new("docker-compose")
+        .arg("-f")
+        .arg(format!("{dir}/docker-compose.yml"))
+        .args(args)
+        .output()
+        .expect("docker-compose is installed by scripts/setup.sh --test");
+    assert!(
+        out.status.success(),
+        "docker-compose {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// `docker <args>` output (tests inspect with the CLI, as a user would; the product uses bollard).
