@@ -540,7 +540,10 @@ mod tests {
         for e in [taken, range] {
             let app = e.hint_for(Shell::App).unwrap();
             assert!(!app.contains("--"), "a CLI flag in the app: {app}");
-            assert!(app.contains("in the form") || app.contains("port fields"), "{app}");
+            assert!(
+                app.contains("in the form") || app.contains("port fields"),
+                "{app}"
+            );
             assert!(e.hint_for(Shell::Cli).unwrap().contains("--db-port"));
         }
     }
