@@ -5,9 +5,11 @@
 // Screenshots of each screen go to e2e/artifacts/.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
-import { launch, shot, docker, cliRemove, byTest } from "./harness.mjs";
+import path from "node:path";
+import { launch, shot, docker, cliRemove, byTest, root } from "./harness.mjs";
 
 const name = `it-app-${process.pid % 100000}`;
 let s;
@@ -18,6 +20,8 @@ before(async () => {
 
 after(async () => {
   cliRemove(s.env, name);
+  cliRemove(s.env, `${name}-half`);
+  cliRemove(s.env, `${name}-port`);
   await s.close();
 });
 
@@ -219,4 +223,92 @@ test("settings, and the Docker banner that recovers by itself", async () => {
   await (await el("docker-banner")).waitForDisplayed({ timeout: 20_000, reverse: true });
   await (await el("nav-projects")).click();
   await shot(s.browser, "13-projects-after-recovery");
+});
+
+/** Polls `pred` until it holds; false after `ms`. */
+async function eventually(pred, ms) {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (await pred()) return true;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return false;
+}
+const cliBin = path.join(root, "target", "debug", "supalove");
+
+test("an interrupted create is finished from its card with a create's timeline", async () => {
+  const half = `${name}-half`;
+  // A real interruption: `supalove new` killed as soon as its db container exists (the app
+  // closed during New project leaves the same record behind).
+  const child = spawn(cliBin, ["new", half], { env: s.env, stdio: "ignore" });
+  const seen = await eventually(() => docker("ps", "-aq", "--filter", `name=project_${half}_db`) !== "", 60_000);
+  child.kill("SIGKILL");
+  await new Promise((r) => child.once("exit", r));
+  assert.ok(seen, "the db container never appeared");
+  await (await el("nav-projects")).click();
+  const statusOf = () =>
+    s.browser.execute((sel) => document.querySelector(sel)?.getAttribute("data-status") ?? null, byTest(`status-${half}`));
+  // The card comes from Docker's events; a visit to Projects reads the list again.
+  const shown = await eventually(async () => {
+    if ((await statusOf()) === "incomplete") return true;
+    await (await el("nav-settings")).click();
+    await (await el("nav-projects")).click();
+    return false;
+  }, 30_000);
+  assert.ok(shown, `the card never said incomplete (it says ${await statusOf()})`);
+  assert.match((await texts(`incomplete-note-${half}`)).join(" "), /interrupted/);
+  assert.equal(await (await el(`action-start-${half}`)).isExisting(), false, "Finish setup replaces Start");
+  await shot(s.browser, "14-card-incomplete");
+  await (await el(`action-finish-${half}`)).click();
+  await (await el(`op-timeline-${half}`)).waitForDisplayed({ timeout: 20_000 });
+  assert.match((await texts(`op-timeline-${half}`)).join(" "), /resuming an interrupted provisioning|db|realtime/);
+  await shot(s.browser, "15-finish-setup-running");
+  await s.browser.waitUntil(async () => (await statusOf()) === "healthy", { timeout: 120_000, interval: 250, timeoutMsg: "never healthy" });
+  await waitText("toast", (t) => t.includes(`${half}: set up and running`), "the toast says it is set up", 10_000);
+  assert.ok(!(await texts("toast")).some((t) => /still not finished/.test(t)));
+  assert.equal(await (await el(`action-finish-${half}`)).isExisting(), false);
+  await shot(s.browser, "16-finish-setup-done");
+  // The registry agrees: the CLI sees a finished, healthy project.
+  const { execFileSync } = await import("node:child_process");
+  const card = JSON.parse(execFileSync(cliBin, ["show", half, "--json"], { env: s.env, encoding: "utf8" }));
+  assert.equal(card.status, "healthy");
+  assert.equal(docker("inspect", "-f", "{{.State.Running}}", `project_${half}_realtime`), "true");
+});
+
+test("a taken port names its holder and brings back the form with the port field focused", async () => {
+  const taken = await freePort();
+  const holder = createServer();
+  await new Promise((r) => holder.listen(taken, "127.0.0.1", r));
+  const other = `${name}-port`;
+  try {
+    await (await el("nav-projects")).click();
+    await (await el("new-project")).click();
+    const input = await el("name-input");
+    await input.waitForDisplayed();
+    await input.setValue(other);
+    await s.browser.waitUntil(async () => (await (await el("name-check")).getAttribute("data-state")) === "ok", {
+      timeout: 10_000,
+      timeoutMsg: "name check never said ok",
+    });
+    await (await s.browser.$("button.toggle")).click();
+    await (await el("db-port-input")).setValue(String(taken));
+    await (await el("create-submit")).click();
+    await (await el("create-form-error")).waitForDisplayed({ timeout: 30_000 });
+    const text = (await texts("create-form-error")).join(" ");
+    assert.match(text, new RegExp(`port ${taken} \\(db\\) is already in use by \\S+ \\(pid ${process.pid}\\)`), text);
+    assert.match(text, /in the form/);
+    assert.doesNotMatch(text, /--db-port|--realtime-port/);
+    const focused = await s.browser.execute(() => document.activeElement?.getAttribute("data-testid") ?? null);
+    assert.equal(focused, "db-port-input");
+    assert.equal(await (await el("name-input")).getValue(), other, "the form keeps the name");
+    await shot(s.browser, "17-port-taken-form");
+    // Fix it in the form and create.
+    await clearInput("db-port-input");
+    await (await el("db-port-input")).setValue(String(await freePort()));
+    await (await el("create-submit")).click();
+    await (await el("create-done")).waitForDisplayed({ timeout: 120_000 });
+    await (await el("create-close")).click();
+  } finally {
+    holder.close();
+  }
 });

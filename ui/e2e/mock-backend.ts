@@ -69,6 +69,10 @@ const state = {
   failNext: new Set<string>(["broken"]),
   calls: [] as { cmd: string; args: unknown }[],
   volumeGone: new Set<string>(),
+  /** Ports a foreign program holds: a create asking for one is refused (port_in_use). */
+  takenPorts: new Map<number, string>([[54399, "postgres (pid 4242)"]]),
+  /** Incomplete projects whose resume leaves them incomplete (a flaky engine). */
+  stuck: new Set<string>(),
   localApi: { running: false, port: 54320, token: "slv_mock0", rotations: 0, takenPorts: [] as number[] },
 };
 
@@ -520,6 +524,15 @@ async function handle(cmd: CommandName, a: Record<string, unknown>): Promise<unk
       const req = a.request as CreateProjectRequest;
       const ch = a.onProgress as Chan;
       if (state.projects.has(req.name)) throw err("name_taken", `a project named ${req.name} already exists`);
+      for (const [what, port] of [["db", req.db_port], ["realtime", req.realtime_port]] as const) {
+        const owner = port === null ? undefined : state.takenPorts.get(port);
+        if (owner)
+          throw err(
+            "port_in_use",
+            `port ${port} (${what}) is already in use by ${owner}`,
+            "choose another port in the form, stop the program holding it, or leave the port fields empty so supalove picks free ones",
+          );
+      }
       send<Progress>(ch, { service: "project", stage: "creating", detail: "ports and secrets", current: null, total: null });
       const fail = state.failNext.has(req.name) ? "realtime" : null;
       const okDb = await stepService(ch, "db", true, fail);
@@ -551,6 +564,18 @@ async function handle(cmd: CommandName, a: Record<string, unknown>): Promise<unk
           emitEvent(c.id, s.service, "die");
         }
         setStatus(name, "stopped");
+      }
+      if (cmd !== "stop_project" && c.status === "incomplete") {
+        // Core's start resumes an interrupted creation, with a create's timeline.
+        send<Progress>(ch, { service: "project", stage: "creating", detail: "resuming an interrupted provisioning", current: null, total: null });
+        await sleep(STEP);
+        for (const s of c.services) {
+          send<Progress>(ch, { service: s.service, stage: "creating", detail: "creating", current: null, total: null });
+          await sleep(STEP);
+          send<Progress>(ch, { service: s.service, stage: "ready", detail: "ready", current: null, total: null });
+        }
+        if (!state.stuck.has(name)) setStatus(name, "healthy");
+        return state.projects.get(name);
       }
       if (cmd === "start_project" && state.volumeGone.has(name)) {
         if (!a.recreateEmpty) {
@@ -780,6 +805,13 @@ mockIPC((cmd, args) => handle(cmd as CommandName, (args ?? {}) as Record<string,
     state.docker = up;
   },
   emitEvent,
+  /** Marks a project as an interrupted creation (its services still run, as after a killed create). */
+  makeIncomplete(name: string, stuck = false) {
+    const c = state.projects.get(name);
+    if (c) state.projects.set(name, { ...c, status: "incomplete" });
+    if (stuck) state.stuck.add(name);
+    else state.stuck.delete(name);
+  },
   /** Appends live lines to every open log stream. */
   pushLogs(lines: LogLine[]) {
     for (const e of state.logChans.values()) if (e.live) send<LogBatch>(e.ch, { lines, dropped: 0 });

@@ -336,3 +336,90 @@ describe("seeded project view (mocked IPC)", () => {
     await context.close();
   });
 });
+
+describe("interrupted creates and failures in the app's words (mocked IPC)", () => {
+  let page;
+  let errors;
+  let context;
+
+  before(async () => {
+    ({ page, errors, context } = await mockedPage(env.browser, env.server.url, { seed: true, stepMs: 250 }));
+    await page.waitForSelector(tid("card-demo"));
+  });
+
+  it("an incomplete card offers Finish setup, which resumes with a timeline", async () => {
+    await page.evaluate(() => window.__mock.makeIncomplete("demo"));
+    await page.evaluate(() => window.__mock.emitEvent("demo-3e8", "db", "start"));
+    await page.waitForSelector(`${tid("status-demo")}[data-status="incomplete"]`);
+    assert.equal(await page.isVisible(tid("action-start-demo")), false, "Finish setup replaces Start");
+    assert.match(await page.textContent(tid("incomplete-note-demo")), /interrupted/);
+    await page.click(tid("action-finish-demo"));
+    await page.waitForSelector(`${tid("status-demo")}:has-text("setting up")`);
+    await page.waitForSelector(tid("op-timeline-demo"));
+    assert.match(await page.textContent(tid("op-timeline-demo")), /project/);
+    await shot(page, "20-finish-setup-running.png");
+    await page.waitForSelector(`${tid("status-demo")}[data-status="healthy"]`, { timeout: 10_000 });
+    assert.equal(await page.isVisible(tid("action-finish-demo")), false);
+    await page.waitForSelector(`${tid("toast")}:has-text("demo: set up and running")`);
+    assert.equal(await page.evaluate(() => window.__mock.calls("start_project").at(-1).name), "demo");
+  });
+
+  it("never toasts success while the project is still incomplete", async () => {
+    await page.waitForSelector(tid("toast"), { state: "detached", timeout: 10_000 });
+    await page.evaluate(() => window.__mock.makeIncomplete("demo", true));
+    await page.evaluate(() => window.__mock.emitEvent("demo-3e8", "db", "start"));
+    await page.waitForSelector(`${tid("status-demo")}[data-status="incomplete"]`);
+    await page.click(tid("action-finish-demo"));
+    await page.waitForSelector(`${tid("toast")}.error:has-text("setup is still not finished")`, { timeout: 10_000 });
+    assert.equal(await page.getAttribute(tid("status-demo"), "data-status"), "incomplete");
+    const texts = await page.$$eval(tid("toast"), (t) => t.map((x) => x.textContent));
+    assert.ok(!texts.some((t) => /set up and running|started/.test(t)), texts.join(" | "));
+    await page.evaluate(() => window.__mock.makeIncomplete("demo", false));
+    await page.click(tid("action-finish-demo"));
+    await page.waitForSelector(`${tid("status-demo")}[data-status="healthy"]`, { timeout: 10_000 });
+  });
+
+  it("a taken port goes back to the form with that field focused, in the app's words", async () => {
+    await page.click(tid("new-project"));
+    await page.fill(tid("name-input"), "shop");
+    await page.waitForSelector(`${tid("name-check")}[data-state="ok"]`);
+    await page.click("text=Ports (optional)");
+    await page.fill(tid("db-port-input"), "54399");
+    await page.click(tid("create-submit"));
+    await page.waitForSelector(tid("create-form-error"));
+    const text = await page.textContent(tid("create-form-error"));
+    assert.match(text, /port 54399 \(db\) is already in use by postgres \(pid 4242\)/);
+    assert.match(text, /choose another port in the form/);
+    assert.doesNotMatch(text, /--db-port|--realtime-port/);
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), "db-port-input");
+    assert.equal(await page.inputValue(tid("name-input")), "shop", "the form keeps what was typed");
+    await shot(page, "21-port-taken-form.png");
+    await page.fill(tid("db-port-input"), "54398");
+    await page.click(tid("create-submit"));
+    await page.waitForSelector(tid("create-done"), { timeout: 10_000 });
+    assert.equal(await page.evaluate(() => window.__mock.calls("create_project").at(-1).request.db_port), 54398);
+    await page.click(tid("create-close"));
+  });
+
+  it("a failed create offers Edit and retry, back to the filled form", async () => {
+    await page.click(tid("new-project"));
+    await page.fill(tid("name-input"), "broken");
+    await page.waitForSelector(`${tid("name-check")}[data-state="ok"]`);
+    await page.click(tid("engine-supabase"));
+    await page.click(tid("create-submit"));
+    await page.waitForSelector(tid("create-error"), { timeout: 10_000 });
+    assert.equal(await page.isVisible(tid("create-retry")), true);
+    await page.click(tid("create-edit"));
+    await page.waitForSelector(tid("name-input"));
+    assert.equal(await page.inputValue(tid("name-input")), "broken");
+    assert.equal(await page.getAttribute(tid("engine-supabase"), "aria-checked"), "true");
+    assert.equal(await page.isDisabled(tid("create-submit")), false);
+    await page.click(tid("engine-native"));
+    await page.click(tid("create-submit"));
+    await page.waitForSelector(tid("create-done"), { timeout: 10_000 });
+    assert.equal(await page.evaluate(() => window.__mock.calls("create_project").at(-1).request.engine), "native");
+    await page.click(tid("create-close"));
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+});

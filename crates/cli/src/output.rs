@@ -15,7 +15,7 @@ pub fn date(secs: u64) -> String {
 /// A status word for people.
 pub fn status_word(s: ProjectStatus) -> &'static str {
     match s {
-        ProjectStatus::Incomplete => "incomplete (rerun `supalove new` to finish)",
+        ProjectStatus::Incomplete => "incomplete (`supalove start` or `supalove new` finishes it)",
         ProjectStatus::Healthy => "healthy",
         ProjectStatus::Starting => "starting",
         ProjectStatus::Unhealthy => "unhealthy",

@@ -126,6 +126,39 @@ fn killed_mid_provision_then_rerun_converges_without_orphans() {
     );
 }
 
+/// `supalove start` on a project whose `new` was killed midway finishes the creation (the same
+/// resume as rerunning `new`), and never calls a still-incomplete project started.
+#[test]
+fn start_of_a_project_killed_mid_provision_finishes_it() {
+    let w = World::new(83);
+    let name = w.name("halfmade");
+    let container = format!("project_{name}_db");
+    let mut child = w.cmd(&["new", &name]).spawn().unwrap();
+    let seen = eventually(Duration::from_secs(30), || {
+        !containers_named(&container).is_empty()
+    });
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert!(seen, "the container never appeared");
+    assert!(!status.success(), "the CLI was killed before it finished");
+    assert_eq!(w.json(&["show", &name])["status"], "incomplete");
+
+    let card = w.json(&["start", &name]);
+    assert_eq!(card["status"], "healthy", "{card}");
+    assert!(w.registry_text().contains("\"provisioned\": true"));
+    assert_eq!(w.json(&["show", &name])["status"], "healthy");
+    let mut all = containers_named(&format!("project_{name}_"));
+    all.sort();
+    assert_eq!(all, vec![container, format!("project_{name}_realtime")]);
+    assert_eq!(
+        w.sql(
+            &name,
+            "SELECT count(*) FROM pg_publication WHERE pubname = 'supabase_realtime'"
+        ),
+        "1"
+    );
+}
+
 #[test]
 fn an_image_that_cannot_run_postgres_fails_clearly_and_creates_nothing() {
     let w = World::new(24);

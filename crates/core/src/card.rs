@@ -16,7 +16,7 @@ use crate::secrets::ProjectSecrets;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum ProjectStatus {
-    /// Provisioning never finished; `supalove new <name>` resumes it.
+    /// Provisioning never finished; `supalove start <name>` (or `new <name>`) resumes it.
     Incomplete,
     /// Every service is running and healthy.
     Healthy,

@@ -405,6 +405,13 @@ impl Error {
                     "start Docker (`sudo systemctl start docker`, Docker Desktop, OrbStack or `colima start`) on the machine running `supalove serve`".into()
                 }
             }
+            Error::PortOutOfRange { .. } => {
+                if app {
+                    "choose a port in 1024-65535 in the form, or leave the port fields empty so supalove picks free ones".into()
+                } else {
+                    "send `db_port` / `realtime_port` values in 1024-65535, or leave them out so supalove picks free ones".into()
+                }
+            }
             Error::NotReady { .. } => {
                 if app {
                     "open the project's Logs to see why".into()
@@ -512,3 +519,32 @@ fn seen_note(last_seen: &Option<String>, created_at: &Option<String>) -> String 
 
 /// The core's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The app has a form, not flags: a port failure's hint speaks of its fields.
+    #[test]
+    fn port_failures_in_the_app_speak_of_the_form_not_flags() {
+        let taken = Error::PortInUse {
+            port: 54321,
+            what: "db".into(),
+            owner: "postgres (pid 42)".into(),
+        };
+        let range = Error::PortOutOfRange {
+            port: 80,
+            what: "db".into(),
+            reason: "below 1024".into(),
+        };
+        for e in [taken, range] {
+            let app = e.hint_for(Shell::App).unwrap();
+            assert!(!app.contains("--"), "a CLI flag in the app: {app}");
+            assert!(
+                app.contains("in the form") || app.contains("port fields"),
+                "{app}"
+            );
+            assert!(e.hint_for(Shell::Cli).unwrap().contains("--db-port"));
+        }
+    }
+}

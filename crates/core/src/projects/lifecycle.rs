@@ -11,7 +11,9 @@ use super::*;
 
 impl<P: Provisioner> Supalove<P> {
     /// Starts a project; recreates missing containers from the template (data volumes are
-    /// reused) and waits until the database answers.
+    /// reused) and waits until the database answers. A project whose creation was
+    /// interrupted is finished first (the same resume as [`Supalove::create`] of its name),
+    /// so a start never reports success on a project that is still incomplete.
     pub async fn start(&self, name: &str, progress: ProgressSink<'_>) -> Result<ProjectCard> {
         self.start_with(name, StartOptions::default(), progress)
             .await
@@ -26,6 +28,16 @@ impl<P: Provisioner> Supalove<P> {
         progress: ProgressSink<'_>,
     ) -> Result<ProjectCard> {
         let mut record = self.record(name).await?;
+        if !record.provisioned {
+            let req = CreateProject {
+                name: record.name.clone(),
+                ports: Default::default(),
+                engine: Some(record.realtime_engine),
+                // The record already names its target; the resume reads it from there.
+                remote: None,
+            };
+            return self.create(req, progress).await;
+        }
         if is_remote(&record) {
             // The target keeps the containers' definitions and the data; it reports health.
             self.provisioner.start(&record.id, progress).await?;

@@ -339,3 +339,50 @@ async fn official_projects_get_the_gateway_local_image_first_else_nginx() {
         .services
         .contains_key("gateway"));
 }
+
+/// Marks a project's record as an interrupted creation (what killing `new` midway leaves).
+fn interrupt(f: &Fixture, name: &str) {
+    let lock = f.app.registry.lock().unwrap();
+    let mut record = f.app.registry.get(name).unwrap();
+    record.provisioned = false;
+    f.app.registry.upsert(&lock, record).unwrap();
+}
+
+#[tokio::test]
+async fn start_of_an_incomplete_project_finishes_its_creation() {
+    let f = fixture();
+    f.app.create(req("shop"), &quiet).await.unwrap();
+    f.app.stop("shop", &quiet).await.unwrap();
+    interrupt(&f, "shop");
+    assert_eq!(
+        f.app.show("shop").await.unwrap().status,
+        ProjectStatus::Incomplete
+    );
+    // A resume that fails leaves the project incomplete (and in place), never "started".
+    f.app.provisioner().state.lock().unwrap().fail_apply = Some("no space left".into());
+    let err = f.app.start("shop", &quiet).await.unwrap_err();
+    assert!(err.to_string().contains("no space left"), "{err}");
+    assert_eq!(
+        f.app.show("shop").await.unwrap().status,
+        ProjectStatus::Incomplete
+    );
+    f.app.provisioner().state.lock().unwrap().fail_apply = None;
+    let seen = Mutex::new(Vec::new());
+    let sink = |p: Progress| seen.lock().unwrap().push(p.detail);
+    let card = f.app.start("shop", &sink).await.unwrap();
+    assert_eq!(card.status, ProjectStatus::Healthy);
+    assert!(
+        seen.lock()
+            .unwrap()
+            .iter()
+            .any(|d| d.contains("resuming an interrupted provisioning")),
+        "{:?}",
+        seen.lock().unwrap()
+    );
+    assert!(f.app.registry.get("shop").unwrap().provisioned);
+    // Restart goes through start, so it finishes an interrupted creation too.
+    f.app.stop("shop", &quiet).await.unwrap();
+    interrupt(&f, "shop");
+    let card = f.app.restart("shop", &quiet).await.unwrap();
+    assert_eq!(card.status, ProjectStatus::Healthy);
+}

@@ -7,7 +7,8 @@ import { applyProgress, type ServiceRow } from "./timeline";
 import { dropTester } from "../realtime/tester.svelte";
 import { toasts } from "./toasts.svelte";
 
-export type Action = "start" | "stop" | "restart" | "remove";
+/** `finish` completes an interrupted creation (core's start resumes it, like `supalove new`). */
+export type Action = "start" | "stop" | "restart" | "remove" | "finish";
 
 /** An operation running on a project, with its live timeline. */
 export interface Operation {
@@ -140,24 +141,35 @@ class ProjectsStore {
     this.ops = rest;
   }
 
-  /** Start, stop or restart a project from its card. */
-  async act(name: string, action: "start" | "stop" | "restart", opts: { recreateEmpty?: boolean } = {}): Promise<void> {
+  /** Start, stop or restart a project from its card; `finish` completes an interrupted creation. */
+  async act(name: string, action: "start" | "stop" | "restart" | "finish", opts: { recreateEmpty?: boolean } = {}): Promise<void> {
     if (this.ops[name]) return;
     const onProgress = this.track(name, action);
     try {
       const card =
-        action === "start"
+        action === "start" || action === "finish"
           ? await api.startProject(name, onProgress, opts.recreateEmpty ?? false)
           : action === "stop"
             ? await api.stopProject(name, onProgress)
             : await api.restartProject(name, onProgress);
       this.upsert(card);
-      toasts.show(`${name}: ${action === "stop" ? "stopped" : action === "start" ? (opts.recreateEmpty ? "started with an empty database" : "started") : "restarted"}`);
+      if (card.status === "incomplete" && action !== "stop") {
+        // Never "started" while the project is still not set up.
+        toasts.show(`${name}: setup is still not finished`, "error", "Press Finish setup to try again, or delete the project.", 8000);
+        return;
+      }
+      const verb = {
+        stop: "stopped",
+        start: opts.recreateEmpty ? "started with an empty database" : "started",
+        restart: "restarted",
+        finish: "set up and running",
+      }[action];
+      toasts.show(`${name}: ${verb}`);
     } catch (e) {
       const err = asCommandError(e);
       // Never an empty database in place of lost data without asking: the dialog offers the choice.
       if (err.kind === "volume_missing" || err.kind === "volume_foreign") this.dataProblem = { name, error: err };
-      else toasts.error(err, `${action} ${name}: `);
+      else toasts.error(err, `${action === "finish" ? "finish setup of" : action} ${name}: `);
       if (err.kind === "docker_unavailable") docker.suspect();
       void this.refreshOne(name);
     } finally {
