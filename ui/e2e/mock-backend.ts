@@ -70,6 +70,8 @@ const state = {
   calls: [] as { cmd: string; args: unknown }[],
   volumeGone: new Set<string>(),
   localApi: { running: false, port: 54320, token: "slv_mock0", rotations: 0, takenPorts: [] as number[] },
+  /** What the save dialog answers: a path, null (cancelled), or undefined (Downloads/<name>). */
+  saveAnswer: undefined as string | null | undefined,
 };
 
 const JWT = (role: string) =>
@@ -144,9 +146,13 @@ async function stepService(ch: Chan, service: string, pull: boolean, failAt: str
   return true;
 }
 
+/** What core's own_stamp_len finds in these samples: the program's stamp (same instant). */
+const OWN_STAMP = /^(?:\x1b\[[0-9;]*m)*\d{4}-\d\d-\d\d[T ][\d:.]+(?:Z| UTC)(?:\x1b\[[0-9;]*m)* +/;
+const ownStamp = (text: string) => OWN_STAMP.exec(text)?.[0].length ?? 0;
+
 function postgresHistory(service: string): LogLine[] {
   const t = (s: string) => `2026-11-24T14:26:${s}Z`;
-  const L = (text: string, ts: string, stream: "stdout" | "stderr" = "stderr"): LogLine => ({ service, stream, timestamp: t(ts), text });
+  const L = (text: string, ts: string, stream: "stdout" | "stderr" = "stderr"): LogLine => ({ service, stream, timestamp: t(ts), text, level: null, stamp_len: ownStamp(text) });
   if (service === "db")
     return [
       L("PostgreSQL init process complete; ready for start up.", "47.100000000", "stdout"),
@@ -639,7 +645,9 @@ async function handle(cmd: CommandName, a: Record<string, unknown>): Promise<unk
     case "app_ready":
       return 1;
     case "save_download":
-      return `/home/dev/Downloads/${a.fileName as string}`;
+      // The OS save dialog: a test sets __mock.saveAnswer to null to play "Cancel".
+      if (state.saveAnswer === null) return null;
+      return state.saveAnswer ?? `/home/dev/Downloads/${a.fileName as string}`;
     case "list_tables":
       return [...projectTables(name).values()].map((t) => ({ ...t.info, columns: t.info.columns.slice() }));
     case "run_sql": {
