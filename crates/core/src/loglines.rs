@@ -110,8 +110,8 @@ pub fn parse_stamp(s: &str) -> Option<(i64, usize)> {
     } else if s[i..].starts_with(" UTC") || s[i..].starts_with(" GMT") {
         i += 4;
     }
-    // A stamp ends at a space or the end of the line (not `...:00.5abc`).
-    if b.get(i).is_some_and(|c| *c != b' ') {
+    // A stamp ends at a space, a colour code or the end of the line (not `...:00.5abc`).
+    if b.get(i).is_some_and(|c| *c != b' ' && *c != 0x1b) {
         return None;
     }
     let days = days_from_civil(year, month, day);
@@ -138,7 +138,7 @@ const PG_CONTINUATION: [&str; 6] = ["DETAIL", "HINT", "STATEMENT", "CONTEXT", "L
 /// nginx and Elixir `[error]`/`[warn]`/`[info]`, and logfmt `level=error`.
 pub fn detect_level(text: &str) -> Option<LogLevel> {
     let head = head_without_ansi(text, 200);
-    for word in head.split_whitespace().take(7) {
+    for (i, word) in head.split_whitespace().take(7).enumerate() {
         if let Some(inner) = word
             .strip_prefix('[')
             .and_then(|w| w.strip_suffix(']').or_else(|| w.strip_suffix("]:")))
@@ -152,8 +152,12 @@ pub fn detect_level(text: &str) -> Option<LogLevel> {
         if PG_CONTINUATION.contains(&bare) && word.ends_with(':') {
             return None;
         }
-        if let Some(level) = upper_word(bare) {
-            return Some(level);
+        // Postgres' `ERROR:` may follow its stamp and pid; tracing's bare `INFO` comes first
+        // (after its stamp), not anywhere in a sentence.
+        if word.ends_with(':') || i < 3 {
+            if let Some(level) = upper_word(bare) {
+                return Some(level);
+            }
         }
         if let Some(value) = word
             .strip_prefix("level=")

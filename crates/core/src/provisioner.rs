@@ -153,7 +153,7 @@ pub struct LogLine {
     pub stream: LogStream,
     /// RFC 3339 time stamp from the engine.
     pub timestamp: Option<String>,
-    /// The line as the program wrote it (raw: downloads and `--raw` show this).
+    /// The line as the program wrote it (raw: downloads and `supalove logs` without `-t`).
     pub text: String,
     /// The level the line states, if any ([`crate::loglines::detect_level`]).
     pub level: Option<LogLevel>,
