@@ -147,6 +147,7 @@ async function stepService(ch: Chan, service: string, pull: boolean, failAt: str
 }
 
 /** What core's own_stamp_len finds in these samples: the program's stamp (same instant). */
+// eslint-disable-next-line no-control-regex -- tracing colours its stamp with escape codes
 const OWN_STAMP = /^(?:\x1b\[[0-9;]*m)*\d{4}-\d\d-\d\d[T ][\d:.]+(?:Z| UTC)(?:\x1b\[[0-9;]*m)* +/;
 const ownStamp = (text: string) => OWN_STAMP.exec(text)?.[0].length ?? 0;
 

@@ -250,7 +250,7 @@ describe("format", () => {
 });
 
 describe("merged history ordering", () => {
-  const at = (t: string | null, text: string): LogLine => ({ service: "x", stream: "stdout", timestamp: t, text });
+  const at = (t: string | null, text: string): LogLine => ({ service: "x", stream: "stdout", timestamp: t, text, level: null, stamp_len: 0 });
   it("interleaves per-container history by time stamp, stably", () => {
     const batch = [at("2026-11-24T15:12:55Z", "db1"), at(null, "db1b"), at("2026-11-24T15:12:57Z", "db2"), at("2026-11-24T15:12:53Z", "rt1"), at("2026-11-24T15:12:55Z", "rt2")];
     expect(byTimestamp(batch).map((l) => l.text)).toEqual(["rt1", "db1", "db1b", "rt2", "db2"]);
@@ -277,11 +277,11 @@ describe("postgres continuation lines", () => {
   it("take the level of the previous line of the same service", () => {
     const m = new LogModel(20);
     m.ingest([
-      { service: "db", stream: "stderr", timestamp: null, text: "2026-11-24 14:26:52.001 UTC [77] ERROR:  duplicate key" },
-      { service: "realtime", stream: "stdout", timestamp: null, text: "2026-11-24T14:26:51.000Z  INFO x: y" },
-      { service: "db", stream: "stderr", timestamp: null, text: "2026-11-24 14:26:52.001 UTC [77] DETAIL:  Key (id)=(1) already exists." },
-      { service: "db", stream: "stderr", timestamp: null, text: "2026-11-24 14:26:52.001 UTC [77] STATEMENT:  insert into todos values (1)" },
-      { service: "db", stream: "stderr", timestamp: null, text: "2026-11-24 14:26:53.000 UTC [1] LOG:  checkpoint starting" },
+      { service: "db", stream: "stderr", timestamp: null, text: "2026-11-24 14:26:52.001 UTC [77] ERROR:  duplicate key", level: null, stamp_len: 0 },
+      { service: "realtime", stream: "stdout", timestamp: null, text: "2026-11-24T14:26:51.000Z  INFO x: y", level: null, stamp_len: 0 },
+      { service: "db", stream: "stderr", timestamp: null, text: "2026-11-24 14:26:52.001 UTC [77] DETAIL:  Key (id)=(1) already exists.", level: null, stamp_len: 0 },
+      { service: "db", stream: "stderr", timestamp: null, text: "2026-11-24 14:26:52.001 UTC [77] STATEMENT:  insert into todos values (1)", level: null, stamp_len: 0 },
+      { service: "db", stream: "stderr", timestamp: null, text: "2026-11-24 14:26:53.000 UTC [1] LOG:  checkpoint starting", level: null, stamp_len: 0 },
     ]);
     const prev = (s: number) => m.ring.bySeq(s);
     expect([0, 1, 2, 3, 4].map((i) => levelOf(m.ring.at(i)!, prev))).toEqual(["error", "info", "error", "error", "info"]);
