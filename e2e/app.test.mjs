@@ -171,12 +171,19 @@ async function dialogWindow(timeout = 15_000) {
   const until = Date.now() + timeout;
   while (Date.now() < until) {
     try {
-      const ids = execFileSync("xdotool", ["search", "--name", "^Save logs$"], { encoding: "utf8" }).trim().split("\n").filter(Boolean);
+      const ids = execFileSync("xdotool", ["search", "--onlyvisible", "--name", "^Save logs$"], { encoding: "utf8" }).trim().split("\n").filter(Boolean);
       if (ids.length) return ids[ids.length - 1];
     } catch { /* not open yet */ }
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error("the save dialog never opened");
+}
+
+/** Gives the dialog the keyboard (there is no window manager under Xvfb to do it). */
+function focus(win) {
+  try {
+    execFileSync("xdotool", ["windowfocus", "--sync", win], { stdio: "ignore" });
+  } catch { /* not focusable yet: keys still go to --window */ }
 }
 
 /** Download asks where to save (the OS dialog): cancel writes nothing; a chosen path gets the raw lines. */
@@ -188,14 +195,16 @@ async function saveThroughDialog() {
   await (await el("log-download")).click();
   let win = await dialogWindow();
   await shotRoot("08d-save-dialog");
-  execFileSync("xdotool", ["windowfocus", "--sync", win, "key", "--window", win, "Escape"]);
+  focus(win);
+  execFileSync("xdotool", ["key", "--window", win, "Escape"]);
   await new Promise((r) => setTimeout(r, 1000));
   assert.equal((await texts("toast")).filter((t) => t.includes("Saved ")).length, toastsBefore, "a cancelled save says nothing was saved");
   assert.deepEqual(readdirSync(dir), []);
   // Then a path typed into the dialog's name field.
   await (await el("log-download")).click();
   win = await dialogWindow();
-  execFileSync("xdotool", ["windowfocus", "--sync", win, "key", "--window", win, "ctrl+a"]);
+  focus(win);
+  execFileSync("xdotool", ["key", "--window", win, "ctrl+a"]);
   execFileSync("xdotool", ["type", "--window", win, "--delay", "20", target]);
   execFileSync("xdotool", ["key", "--window", win, "Return"]);
   await waitText("toast", (t) => t.includes(`Saved ${target}`), "a toast names the chosen file", 15_000);

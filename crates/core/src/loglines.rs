@@ -45,7 +45,10 @@ pub fn own_stamp_len(text: &str, engine_ts: &str) -> usize {
 fn skip_sgr(text: &str, mut i: usize) -> usize {
     let b = text.as_bytes();
     while b.get(i) == Some(&0x1b) && b.get(i + 1) == Some(&b'[') {
-        let Some(m) = b[i + 2..].iter().position(|c| !(c.is_ascii_digit() || *c == b';')) else {
+        let Some(m) = b[i + 2..]
+            .iter()
+            .position(|c| !(c.is_ascii_digit() || *c == b';'))
+        else {
             break;
         };
         if b[i + 2 + m] != b'm' {
@@ -63,23 +66,23 @@ pub fn parse_stamp(s: &str) -> Option<(i64, usize)> {
     let b = s.as_bytes();
     let num = |from: usize, n: usize| -> Option<i64> {
         let d = b.get(from..from + n)?;
-        d.iter().all(u8::is_ascii_digit).then(|| {
-            d.iter()
-                .fold(0i64, |acc, c| acc * 10 + i64::from(c - b'0'))
-        })
+        d.iter()
+            .all(u8::is_ascii_digit)
+            .then(|| d.iter().fold(0i64, |acc, c| acc * 10 + i64::from(c - b'0')))
     };
     let sep = *b.get(4)?;
     if !(sep == b'-' || sep == b'/') || b.get(7) != Some(&sep) {
         return None;
     }
     let (year, month, day) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
-    if !matches!(b.get(10), Some(b'T' | b' ')) || b.get(13) != Some(&b':') || b.get(16) != Some(&b':')
+    if !matches!(b.get(10), Some(b'T' | b' '))
+        || b.get(13) != Some(&b':')
+        || b.get(16) != Some(&b':')
     {
         return None;
     }
     let (hour, min, sec) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60
-    {
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60 {
         return None;
     }
     let mut i = 19;
@@ -131,7 +134,14 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 }
 
 /// Postgres lines that explain the line before them; they state no level of their own.
-const PG_CONTINUATION: [&str; 6] = ["DETAIL", "HINT", "STATEMENT", "CONTEXT", "LOCATION", "QUERY"];
+const PG_CONTINUATION: [&str; 6] = [
+    "DETAIL",
+    "HINT",
+    "STATEMENT",
+    "CONTEXT",
+    "LOCATION",
+    "QUERY",
+];
 
 /// The level a line states, read from its first few words: Postgres `LOG:`/`WARNING:`/
 /// `ERROR:`/`FATAL:`/`PANIC:`/`DEBUG1:`, tracing `INFO`/`WARN`/`ERROR`/`DEBUG`/`TRACE`,
@@ -234,7 +244,10 @@ mod tests {
     fn postgres_stamp_is_stripped_when_it_is_the_same_instant() {
         let (ts, text) = split(PG);
         let n = own_stamp_len(text, ts);
-        assert_eq!(&text[n..], "[1] LOG:  listening on IPv4 address \"0.0.0.0\", port 5432");
+        assert_eq!(
+            &text[n..],
+            "[1] LOG:  listening on IPv4 address \"0.0.0.0\", port 5432"
+        );
         assert_eq!(detect_level(&text[n..]), Some(LogLevel::Info));
         assert_eq!(detect_level(text), Some(LogLevel::Info));
     }
@@ -249,18 +262,27 @@ mod tests {
         assert_eq!(detect_level(coloured), Some(LogLevel::Warn));
         assert_eq!(own_stamp_len(coloured, ts), 28);
         let dimmed = "\x1b[2m2026-12-03T11:14:59.676903Z\x1b[0m \x1b[32m INFO\x1b[0m listening";
-        assert_eq!(&dimmed[own_stamp_len(dimmed, ts)..], "\x1b[32m INFO\x1b[0m listening");
+        assert_eq!(
+            &dimmed[own_stamp_len(dimmed, ts)..],
+            "\x1b[32m INFO\x1b[0m listening"
+        );
     }
 
     #[test]
     fn a_different_instant_or_no_stamp_is_kept() {
         let text = "2026-12-03 11:10:00.000 UTC [1] LOG:  checkpoint starting: time";
         assert_eq!(own_stamp_len(text, "2026-12-03T11:14:50.158335889Z"), 0);
-        assert_eq!(own_stamp_len("init: done; starting postgres", "2026-12-03T11:14:50Z"), 0);
+        assert_eq!(
+            own_stamp_len("init: done; starting postgres", "2026-12-03T11:14:50Z"),
+            0
+        );
         assert_eq!(own_stamp_len("2026-12-03 11:14:50.158 UTC", "junk"), 0);
         // Within rounding of a second is the same instant.
         assert_eq!(
-            own_stamp_len("2026-12-03 11:14:50.999 UTC [1] LOG:  x", "2026-12-03T11:14:51.4Z"),
+            own_stamp_len(
+                "2026-12-03 11:14:50.999 UTC [1] LOG:  x",
+                "2026-12-03T11:14:51.4Z"
+            ),
             28
         );
     }
@@ -296,14 +318,35 @@ mod tests {
     #[test]
     fn tracing_elixir_and_logfmt_levels() {
         for (line, level) in [
-            ("2026-12-03T11:14:59.676903Z ERROR supalove_realtime: replication failed", Some(LogLevel::Error)),
-            ("2026-12-03T11:14:59.676903Z DEBUG supalove_realtime::ws: frame", Some(LogLevel::Debug)),
-            ("2026-12-03T11:14:59.676903Z TRACE supalove_realtime::ws: frame", Some(LogLevel::Debug)),
-            ("11:15:00.123 [info] Running RealtimeWeb.Endpoint", Some(LogLevel::Info)),
-            ("11:15:00.123 [error] Postgrex.Protocol failed to connect", Some(LogLevel::Error)),
-            ("time=2026-12-03T11:15:00Z level=warn msg=slow", Some(LogLevel::Warn)),
+            (
+                "2026-12-03T11:14:59.676903Z ERROR supalove_realtime: replication failed",
+                Some(LogLevel::Error),
+            ),
+            (
+                "2026-12-03T11:14:59.676903Z DEBUG supalove_realtime::ws: frame",
+                Some(LogLevel::Debug),
+            ),
+            (
+                "2026-12-03T11:14:59.676903Z TRACE supalove_realtime::ws: frame",
+                Some(LogLevel::Debug),
+            ),
+            (
+                "11:15:00.123 [info] Running RealtimeWeb.Endpoint",
+                Some(LogLevel::Info),
+            ),
+            (
+                "11:15:00.123 [error] Postgrex.Protocol failed to connect",
+                Some(LogLevel::Error),
+            ),
+            (
+                "time=2026-12-03T11:15:00Z level=warn msg=slow",
+                Some(LogLevel::Warn),
+            ),
             ("{\"level\":\"error\",\"msg\":\"x\"}", None),
-            ("a message that mentions ERROR only late in a long sentence of words", None),
+            (
+                "a message that mentions ERROR only late in a long sentence of words",
+                None,
+            ),
         ] {
             assert_eq!(detect_level(line), level, "{line}");
         }
@@ -312,7 +355,10 @@ mod tests {
     #[test]
     fn stamps_parse_to_the_same_instant() {
         let rfc = parse_stamp("2026-12-03T11:14:50.158335889Z").unwrap().0;
-        assert_eq!(parse_stamp("2026-12-03 11:14:50.158 UTC").unwrap(), (rfc, 27));
+        assert_eq!(
+            parse_stamp("2026-12-03 11:14:50.158 UTC").unwrap(),
+            (rfc, 27)
+        );
         assert_eq!(parse_stamp("2026-12-03T12:14:50.158+01:00").unwrap().0, rfc);
         assert_eq!(parse_stamp("1970-01-01T00:00:01.5Z").unwrap(), (1500, 22));
         assert_eq!(parse_stamp("2026-12-03T11:14:50.5abc"), None);

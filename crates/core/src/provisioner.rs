@@ -186,7 +186,9 @@ impl LogLine {
 
     /// The text without the program's repeat of the engine's time stamp.
     pub fn message(&self) -> &str {
-        self.text.get(self.stamp_len as usize..).unwrap_or(&self.text)
+        self.text
+            .get(self.stamp_len as usize..)
+            .unwrap_or(&self.text)
     }
 }
 

@@ -276,7 +276,10 @@ mod tests {
             LogStream::Stderr,
             "2026-12-03T11:14:50.169109961Z 2026-12-03 11:14:50.168 UTC [1] LOG:  database system is ready to accept connections",
         );
-        assert_eq!(pg.message(), "[1] LOG:  database system is ready to accept connections");
+        assert_eq!(
+            pg.message(),
+            "[1] LOG:  database system is ready to accept connections"
+        );
         assert!(pg.text.starts_with("2026-12-03 11:14:50.168 UTC [1]"));
         let plain = split_timestamp("db", LogStream::Stderr, "no stamp here");
         assert_eq!(plain.timestamp, None);
