@@ -176,6 +176,7 @@ async function dialogWindow(timeout = 15_000) {
     } catch { /* not open yet */ }
     await new Promise((r) => setTimeout(r, 200));
   }
+  await shotRoot("08e-save-dialog-FAILED");
   throw new Error("the save dialog never opened");
 }
 
@@ -196,7 +197,7 @@ async function saveThroughDialog() {
   let win = await dialogWindow();
   await shotRoot("08d-save-dialog");
   focus(win);
-  execFileSync("xdotool", ["key", "--window", win, "Escape"]);
+  execFileSync("xdotool", ["key", "Escape"]);
   await new Promise((r) => setTimeout(r, 1000));
   assert.equal((await texts("toast")).filter((t) => t.includes("Saved ")).length, toastsBefore, "a cancelled save says nothing was saved");
   assert.deepEqual(readdirSync(dir), []);
@@ -204,9 +205,9 @@ async function saveThroughDialog() {
   await (await el("log-download")).click();
   win = await dialogWindow();
   focus(win);
-  execFileSync("xdotool", ["key", "--window", win, "ctrl+a"]);
-  execFileSync("xdotool", ["type", "--window", win, "--delay", "20", target]);
-  execFileSync("xdotool", ["key", "--window", win, "Return"]);
+  execFileSync("xdotool", ["key", "ctrl+a"]);
+  execFileSync("xdotool", ["type", "--delay", "20", target]);
+  execFileSync("xdotool", ["key", "Return"]);
   await waitText("toast", (t) => t.includes(`Saved ${target}`), "a toast names the chosen file", 15_000);
   const saved = readFileSync(target, "utf8");
   // The download keeps the raw lines: the engine's stamp, then Postgres' own.
