@@ -5,11 +5,12 @@
 // Screenshots of each screen go to e2e/artifacts/.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
+import os from "node:os";
 import path from "node:path";
-import { launch, shot, docker, cliRemove, byTest, root } from "./harness.mjs";
+import { launch, shot, docker, cliRemove, byTest, root, artifacts } from "./harness.mjs";
 
 const name = `it-app-${process.pid % 100000}`;
 let s;
@@ -126,14 +127,102 @@ test("logs show the database's startup lines", async () => {
     throw e;
   }
   await shot(s.browser, "08-logs-search");
-  // Download writes the buffered lines to a file (the webview has no download manager).
-  await (await el("log-download")).click();
-  await waitText("toast", (t) => t.includes("Saved "), "a toast names the saved file", 10_000);
-  const saved = (await texts("toast")).find((t) => t.includes("Saved ")).match(/Saved (\S+)/)[1];
-  assert.match(readFileSync(saved, "utf8"), /database system is ready to accept connections/);
-  rmSync(saved);
+  // One time stamp per line: Postgres' own `2026-12-03 11:14:50.158 UTC` is not shown again.
+  const rows = await texts("log-row");
+  assert.ok(rows.some((t) => /\[\d+\] LOG:/.test(t)), "Postgres lines are shown");
+  assert.ok(!rows.some((t) => /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ UTC/.test(t)), `no second stamp: ${rows.join("\n")}`);
+  // Only matching lines: with the toggle, every shown row matches the search.
+  await (await el("log-only-matching")).click();
+  await s.browser.waitUntil(
+    async () => {
+      const r = await texts("log-row");
+      return r.length > 0 && r.every((t) => t.includes("ready to accept connections"));
+    },
+    { timeout: 10_000, interval: 200, timeoutMsg: "non-matching lines are still shown" },
+  );
+  await shot(s.browser, "08b-logs-only-matching");
+  await (await el("log-only-matching")).click();
+  await clearInput("log-search");
+  // The level filter: an ERROR (and its STATEMENT) from a bad query; "Errors" shows only those.
+  docker("exec", `project_${name}_db`, "psql", "-U", "app", "-d", "app", "-c", "select * from no_such_table_e2e");
+  await s.browser.waitUntil(async () => (await texts("log-row")).some((t) => t.includes("no_such_table_e2e")), {
+    timeout: 20_000,
+    interval: 200,
+    timeoutMsg: "the ERROR line never arrived",
+  });
+  await (await el("log-level")).selectByAttribute("value", "error");
+  await s.browser.waitUntil(
+    async () => {
+      const levels = await s.browser.execute((sel) => [...document.querySelectorAll(sel)].map((e) => e.getAttribute("data-level")), byTest("log-row"));
+      return levels.length > 0 && levels.every((l) => l === "error");
+    },
+    { timeout: 10_000, interval: 200, timeoutMsg: "lines below ERROR are still shown" },
+  );
+  const errs = await texts("log-row");
+  assert.ok(errs.some((t) => /ERROR:\s+relation "no_such_table_e2e" does not exist/.test(t)), errs.join("\n"));
+  assert.ok(errs.some((t) => /STATEMENT:\s+select \* from no_such_table_e2e/.test(t)), "the STATEMENT follows its ERROR");
+  assert.match((await texts("log-hidden")).join(" "), /[1-9]\d* hidden by the filter/);
+  await shot(s.browser, "08c-logs-errors-only");
+  await (await el("log-level")).selectByAttribute("value", "all");
+  await saveThroughDialog();
   await (await el("logs-back")).click();
 });
+
+/** The GTK save dialog is a native window: find it under Xvfb with xdotool. */
+async function dialogWindow(timeout = 15_000) {
+  const until = Date.now() + timeout;
+  while (Date.now() < until) {
+    try {
+      const ids = execFileSync("xdotool", ["search", "--onlyvisible", "--name", "^Save logs$"], { encoding: "utf8" }).trim().split("\n").filter(Boolean);
+      if (ids.length) return ids[ids.length - 1];
+    } catch { /* not open yet */ }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await shotRoot("08e-save-dialog-FAILED");
+  throw new Error("the save dialog never opened");
+}
+
+/** Gives the dialog the keyboard (there is no window manager under Xvfb to do it). */
+function focus(win) {
+  try {
+    execFileSync("xdotool", ["windowfocus", "--sync", win], { stdio: "ignore" });
+  } catch { /* not focusable yet: keys still go to --window */ }
+}
+
+/** Download asks where to save (the OS dialog): cancel writes nothing; a chosen path gets the raw lines. */
+async function saveThroughDialog() {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "supalove-save-"));
+  const target = path.join(dir, "chosen-logs.txt");
+  // Cancel first: no file, no toast claiming success.
+  const toastsBefore = (await texts("toast")).filter((t) => t.includes("Saved ")).length;
+  await (await el("log-download")).click();
+  let win = await dialogWindow();
+  await shotRoot("08d-save-dialog");
+  focus(win);
+  execFileSync("xdotool", ["key", "Escape"]);
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.equal((await texts("toast")).filter((t) => t.includes("Saved ")).length, toastsBefore, "a cancelled save says nothing was saved");
+  assert.deepEqual(readdirSync(dir), []);
+  // Then a path typed into the dialog's name field.
+  await (await el("log-download")).click();
+  win = await dialogWindow();
+  focus(win);
+  execFileSync("xdotool", ["key", "ctrl+a"]);
+  execFileSync("xdotool", ["type", "--delay", "20", target]);
+  execFileSync("xdotool", ["key", "Return"]);
+  await waitText("toast", (t) => t.includes(`Saved ${target}`), "a toast names the chosen file", 15_000);
+  const saved = readFileSync(target, "utf8");
+  // The download keeps the raw lines: the engine's stamp, then Postgres' own.
+  assert.match(saved, /Z db \| \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ UTC \[\d+\] LOG:  database system is ready to accept connections/);
+  rmSync(dir, { recursive: true });
+}
+
+/** A screenshot of the whole X screen (native dialogs are outside the webview). */
+async function shotRoot(name) {
+  try {
+    execFileSync("import", ["-window", "root", path.join(artifacts, `${name}.png`)]);
+  } catch { /* ImageMagick missing: the assertions still run */ }
+}
 
 test("stop then start from the card", async () => {
   await (await el(`action-stop-${name}`)).click();

@@ -15,8 +15,8 @@ if ! command -v node >/dev/null 2>&1; then
   pkgs+=(nodejs npm)
 fi
 if [ "${1:-}" = "--test" ]; then
-  # compose (export test, bench), a virtual display, WebKit's WebDriver, screenshots, Chromium.
-  pkgs+=(docker-compose xvfb xauth webkit2gtk-driver imagemagick chromium)
+  # compose (export test, bench), a virtual display, WebKit's WebDriver, screenshots, Chromium, xdotool (the GTK save dialog in the window test).
+  pkgs+=(docker-compose xvfb xauth webkit2gtk-driver imagemagick chromium xdotool)
   # The Realtime engine's own integration tests run throwaway clusters from Debian's binaries.
   pkgs+=(postgresql-15)
   # schemathesis (the API's property run) goes into a venv.

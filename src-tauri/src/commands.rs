@@ -249,13 +249,30 @@ pub fn app_ready(state: St<'_>) -> u64 {
     ms
 }
 
-/// Saves text (a log download) into the user's Downloads folder, never overwriting a file;
-/// returns the path written.
+/// Asks where to save text (a log download) with the OS save dialog, proposing `file_name`
+/// in the Downloads folder, and writes it there; returns the path written, or None when the
+/// person cancels (nothing is written).
 #[tauri::command]
-pub fn save_download(file_name: String, contents: String) -> Res<String> {
-    let dir = supalove_core::downloads::download_dir();
-    let path = supalove_core::downloads::save(&dir, &file_name, contents.as_bytes())?;
-    Ok(path.display().to_string())
+pub async fn save_download(
+    app: tauri::AppHandle,
+    file_name: String,
+    contents: String,
+) -> Res<Option<String>> {
+    use tauri_plugin_dialog::DialogExt;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    app.dialog()
+        .file()
+        .set_title("Save logs")
+        .set_directory(supalove_core::downloads::download_dir())
+        .set_file_name(&file_name)
+        .save_file(move |chosen| {
+            let _ = tx.send(chosen.and_then(|p| p.into_path().ok()));
+        });
+    let Some(path) = rx.await.ok().flatten() else {
+        return Ok(None);
+    };
+    let path = supalove_core::downloads::write_to(&path, contents.as_bytes())?;
+    Ok(Some(path.display().to_string()))
 }
 
 #[tauri::command]

@@ -15,6 +15,7 @@ pub fn run() {
     let state = Arc::new(state::AppState::default());
     tauri::Builder::default()
         .manage(state)
+        .plugin(tauri_plugin_dialog::init())
         .invoke_handler(tauri::generate_handler![
             commands::list_projects,
             commands::show_project,

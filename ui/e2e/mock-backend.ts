@@ -74,6 +74,8 @@ const state = {
   /** Incomplete projects whose resume leaves them incomplete (a flaky engine). */
   stuck: new Set<string>(),
   localApi: { running: false, port: 54320, token: "slv_mock0", rotations: 0, takenPorts: [] as number[] },
+  /** What the save dialog answers: a path, null (cancelled), or undefined (Downloads/<name>). */
+  saveAnswer: undefined as string | null | undefined,
 };
 
 const JWT = (role: string) =>
@@ -148,9 +150,14 @@ async function stepService(ch: Chan, service: string, pull: boolean, failAt: str
   return true;
 }
 
+/** What core's own_stamp_len finds in these samples: the program's stamp (same instant). */
+// eslint-disable-next-line no-control-regex -- tracing colours its stamp with escape codes
+const OWN_STAMP = /^(?:\x1b\[[0-9;]*m)*\d{4}-\d\d-\d\d[T ][\d:.]+(?:Z| UTC)(?:\x1b\[[0-9;]*m)* +/;
+const ownStamp = (text: string) => OWN_STAMP.exec(text)?.[0].length ?? 0;
+
 function postgresHistory(service: string): LogLine[] {
   const t = (s: string) => `2026-11-24T14:26:${s}Z`;
-  const L = (text: string, ts: string, stream: "stdout" | "stderr" = "stderr"): LogLine => ({ service, stream, timestamp: t(ts), text });
+  const L = (text: string, ts: string, stream: "stdout" | "stderr" = "stderr"): LogLine => ({ service, stream, timestamp: t(ts), text, level: null, stamp_len: ownStamp(text) });
   if (service === "db")
     return [
       L("PostgreSQL init process complete; ready for start up.", "47.100000000", "stdout"),
@@ -664,7 +671,9 @@ async function handle(cmd: CommandName, a: Record<string, unknown>): Promise<unk
     case "app_ready":
       return 1;
     case "save_download":
-      return `/home/dev/Downloads/${a.fileName as string}`;
+      // The OS save dialog: a test sets __mock.saveAnswer to null to play "Cancel".
+      if (state.saveAnswer === null) return null;
+      return state.saveAnswer ?? `/home/dev/Downloads/${a.fileName as string}`;
     case "list_tables":
       return [...projectTables(name).values()].map((t) => ({ ...t.info, columns: t.info.columns.slice() }));
     case "run_sql": {

@@ -144,6 +144,52 @@ describe("supalove UI with a mocked backend (mocked IPC)", () => {
     await page.fill(tid("log-search"), "");
   });
 
+  it("shows one time stamp per line, filters by level and to matching lines; Download asks where", async () => {
+    const rowTexts = () => page.$$eval(tid("log-row"), (r) => r.map((x) => x.textContent));
+    let rows = await rowTexts();
+    const ready = rows.find((t) => /database system is ready/.test(t));
+    assert.ok(ready && !/2026-11-24 14:26/.test(ready), `Postgres' own stamp is not shown again: ${ready}`);
+    const listening = rows.find((t) => /listening on 0\.0\.0\.0:4000/.test(t));
+    assert.ok(listening && !/14:26:50\.100Z/.test(listening), `the engine's own stamp is not shown again: ${listening}`);
+    assert.match(await page.getAttribute(tid("log-wrap"), "class"), /\bon\b/, "wrap is on by default");
+    const levels = () => page.$$eval(tid("log-row"), (r) => r.map((x) => x.dataset.level));
+    await page.selectOption(tid("log-level"), "warn");
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="log-row"]').length === 4);
+    assert.deepEqual([...new Set(await levels())].sort(), ["error", "warn"]);
+    assert.match(await page.textContent(tid("log-hidden")), /hidden by the filter/);
+    await page.selectOption(tid("log-level"), "error");
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="log-row"]').length === 2);
+    rows = await rowTexts();
+    assert.ok(rows.some((t) => /ERROR: {2}relation "todos"/.test(t)) && rows.some((t) => /STATEMENT:/.test(t)));
+    await shot(page, "07b-logs-errors-only.png");
+    await page.selectOption(tid("log-level"), "all");
+    await page.waitForFunction(() => !document.querySelector('[data-testid="log-hidden"]'));
+    await page.fill(tid("log-search"), "listening");
+    await page.click(tid("log-only-matching"));
+    await page.waitForFunction(() => {
+      const r = [...document.querySelectorAll('[data-testid="log-row"]')];
+      return r.length === 2 && r.every((x) => /listening/.test(x.textContent));
+    });
+    assert.equal(await page.getAttribute(tid("log-only-matching"), "aria-pressed"), "true");
+    await shot(page, "07c-logs-only-matching.png");
+    await page.click(tid("log-only-matching"));
+    await page.fill(tid("log-search"), "");
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="log-row"]').length >= 10);
+    // Download: the save dialog answers; cancelling writes nothing and says nothing.
+    const saved = () => page.$$eval(tid("toast"), (t) => t.filter((x) => /Saved /.test(x.textContent)).length);
+    const before = await saved();
+    await page.evaluate(() => (window.__mock.state.saveAnswer = null));
+    await page.click(tid("log-download"));
+    await page.waitForTimeout(300);
+    assert.equal(await saved(), before, "no success toast after Cancel");
+    await page.evaluate(() => (window.__mock.state.saveAnswer = "/home/dev/picked/shop.log"));
+    await page.click(tid("log-download"));
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="toast"]')].some((t) => /Saved \/home\/dev\/picked\/shop\.log/.test(t.textContent)));
+    const args = await page.evaluate(() => window.__mock.calls("save_download").at(-1));
+    assert.match(args.contents, /Z db \| 2026-11-24 14:26:49\.480 UTC \[1\] LOG: {2}database system is ready/, "the download keeps the raw lines");
+    await page.evaluate(() => (window.__mock.state.saveAnswer = undefined));
+  });
+
   it("follows new lines, un-sticks on scroll up, pauses explicitly, and marks restarts", async () => {
     // Jumping to a search match left follow mode; re-enter it.
     await page.click(tid("log-follow"));
@@ -172,9 +218,8 @@ describe("supalove UI with a mocked backend (mocked IPC)", () => {
     }, id);
     await page.waitForFunction(() => document.querySelectorAll('[data-testid="log-marker"]').length >= 2);
     assert.match(await page.textContent(tid("log-marker")), /db · container exited/);
-    await page.click(tid("log-wrap"));
+    // Wrap is on by default; the shot shows wrapped rows.
     await shot(page, "08-logs-follow-restart-wrap.png");
-    await page.click(tid("log-wrap"));
   });
 
   it("switches to one service and closes the old stream", async () => {

@@ -163,6 +163,10 @@ enum Command {
         /// Only the last N lines of history
         #[arg(long)]
         tail: Option<u64>,
+        /// Prefix each line with the engine's time stamp (one per line: a program's own
+        /// stamp for the same instant is left out)
+        #[arg(long, short)]
+        timestamps: bool,
         /// Print JSON instead of text
         #[arg(long)]
         json: bool,
@@ -559,6 +563,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             service,
             follow,
             tail,
+            timestamps,
             json,
         } => {
             let app = app().await?;
@@ -569,12 +574,16 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let mut out = std::io::stdout().lock();
             while let Some(line) = stream.next().await {
                 let line = line?;
+                let text = match (timestamps, &line.timestamp) {
+                    (true, Some(ts)) => format!("{ts} {}", line.message()),
+                    _ => line.text.clone(),
+                };
                 let written = if json {
                     writeln!(out, "{}", serde_json::to_string(&line)?)
                 } else if many {
-                    writeln!(out, "{:<9}| {}", line.service, line.text)
+                    writeln!(out, "{:<9}| {text}", line.service)
                 } else {
-                    writeln!(out, "{}", line.text)
+                    writeln!(out, "{text}")
                 };
                 if written.is_err() {
                     break; // the reader went away (e.g. `| head`)

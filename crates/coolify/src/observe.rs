@@ -189,12 +189,8 @@ impl LogPoll {
         }
         for line in &all[start..] {
             let (timestamp, text) = split_timestamp(line);
-            self.queue.push_back(LogLine {
-                service: service.to_string(),
-                stream: LogStream::Stdout,
-                timestamp,
-                text: text.to_string(),
-            });
+            self.queue
+                .push_back(LogLine::new(service, LogStream::Stdout, timestamp, text));
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Files the app hands to the person (log downloads): a safe name in their Downloads folder.
+//! Files the app hands to the person (log downloads): where they chose in the save dialog,
+//! or a safe name in their Downloads folder.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -61,9 +62,28 @@ pub fn save(dir: &Path, file_name: &str, bytes: &[u8]) -> Result<PathBuf> {
     ))
 }
 
+/// Writes `bytes` to `path`, a file the person chose in a save dialog (which already asked
+/// before replacing one); returns the path written.
+pub fn write_to(path: &Path, bytes: &[u8]) -> Result<PathBuf> {
+    std::fs::write(path, bytes).map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+    Ok(path.to_path_buf())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn writes_where_the_person_chose() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("chosen.log");
+        std::fs::write(&path, "old").unwrap();
+        assert_eq!(write_to(&path, b"new").unwrap(), path);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+        let missing = dir.path().join("no/such/dir/x.log");
+        let err = write_to(&missing, b"x").unwrap_err().to_string();
+        assert!(err.contains("no/such/dir/x.log"), "{err}");
+    }
 
     #[test]
     fn saves_without_overwriting_or_escaping() {

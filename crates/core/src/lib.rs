@@ -8,6 +8,7 @@ pub mod downloads;
 pub mod error;
 pub mod export;
 pub mod keys;
+pub mod loglines;
 #[cfg(test)]
 pub(crate) mod memory;
 pub mod name;

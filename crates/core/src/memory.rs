@@ -249,12 +249,12 @@ impl Provisioner for MemoryProvisioner {
         service: Option<&str>,
         _options: LogOptions,
     ) -> BoxStream<'static, Result<LogLine>> {
-        let line = LogLine {
-            service: service.unwrap_or("db").to_string(),
-            stream: LogStream::Stdout,
-            timestamp: None,
-            text: "in-memory engine".into(),
-        };
+        let line = LogLine::new(
+            service.unwrap_or("db"),
+            LogStream::Stdout,
+            None,
+            "in-memory engine",
+        );
         stream::iter([Ok(line)]).boxed()
     }
 

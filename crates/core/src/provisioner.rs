@@ -7,6 +7,7 @@ use futures_util::stream::BoxStream;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+pub use crate::loglines::LogLevel;
 use crate::template::RenderedStack;
 
 /// A step of long work, reported as it happens.
@@ -152,7 +153,43 @@ pub struct LogLine {
     pub stream: LogStream,
     /// RFC 3339 time stamp from the engine.
     pub timestamp: Option<String>,
+    /// The line as the program wrote it (raw: downloads and `supalove logs` without `-t`).
     pub text: String,
+    /// The level the line states, if any ([`crate::loglines::detect_level`]).
+    pub level: Option<LogLevel>,
+    /// Bytes at the head of `text` that repeat `timestamp` (the program's own stamp for the
+    /// same instant); the message is `text[stamp_len..]`.
+    pub stamp_len: u32,
+}
+
+impl LogLine {
+    /// A line read from the engine: derives its level and finds the duplicate time stamp.
+    pub fn new(
+        service: impl Into<String>,
+        stream: LogStream,
+        timestamp: Option<String>,
+        text: impl Into<String>,
+    ) -> Self {
+        let text = text.into();
+        let stamp_len = timestamp
+            .as_deref()
+            .map_or(0, |ts| crate::loglines::own_stamp_len(&text, ts));
+        LogLine {
+            service: service.into(),
+            stream,
+            level: crate::loglines::detect_level(&text),
+            stamp_len: u32::try_from(stamp_len).unwrap_or(0),
+            timestamp,
+            text,
+        }
+    }
+
+    /// The text without the program's repeat of the engine's time stamp.
+    pub fn message(&self) -> &str {
+        self.text
+            .get(self.stamp_len as usize..)
+            .unwrap_or(&self.text)
+    }
 }
 
 /// How much log to read.

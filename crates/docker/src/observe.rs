@@ -240,12 +240,7 @@ fn split_timestamp(service: &str, stream: LogStream, line: &str) -> LogLine {
         }
         _ => (None, line),
     };
-    LogLine {
-        service: service.to_string(),
-        stream,
-        timestamp,
-        text: text.to_string(),
-    }
+    LogLine::new(service, stream, timestamp, text)
 }
 
 #[cfg(test)]
@@ -274,6 +269,18 @@ mod tests {
             Some("2026-11-24T14:19:36.111111111Z")
         );
         assert_eq!(l.text, "LOG:  hi there");
+        assert_eq!(l.level, Some(supalove_core::provisioner::LogLevel::Info));
+        // A real Postgres line: its own stamp for the same instant is not shown twice.
+        let pg = split_timestamp(
+            "db",
+            LogStream::Stderr,
+            "2026-12-03T11:14:50.169109961Z 2026-12-03 11:14:50.168 UTC [1] LOG:  database system is ready to accept connections",
+        );
+        assert_eq!(
+            pg.message(),
+            "[1] LOG:  database system is ready to accept connections"
+        );
+        assert!(pg.text.starts_with("2026-12-03 11:14:50.168 UTC [1]"));
         let plain = split_timestamp("db", LogStream::Stderr, "no stamp here");
         assert_eq!(plain.timestamp, None);
         assert_eq!(plain.text, "no stamp here");

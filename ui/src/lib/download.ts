@@ -1,5 +1,6 @@
-// Saving a text file the user asked for: in the app the shell writes it (a webview has no
-// download manager), in a plain browser it is an ordinary download.
+// Saving a text file the user asked for: in the app the shell asks where with the OS save
+// dialog and writes it (a webview has no download manager); in a plain browser it is an
+// ordinary download.
 import { api, asCommandError } from "./api/commands";
 import { toasts } from "./stores/toasts.svelte";
 
@@ -8,7 +9,8 @@ export async function saveText(fileName: string, text: string, type: string, wha
   if ("__TAURI_INTERNALS__" in window) {
     try {
       const path = await api.saveDownload(fileName, text);
-      toasts.show(`Saved ${path}`);
+      // null: the person cancelled the dialog; nothing was written, so nothing to announce.
+      if (path !== null) toasts.show(`Saved ${path}`);
     } catch (e) {
       toasts.show(`Could not save ${what}: ${asCommandError(e).message}`, "error");
     }

@@ -178,7 +178,7 @@ describe("virtual window", () => {
   });
 });
 
-const line = (text: string, service = "db"): LogLine => ({ service, stream: "stdout", timestamp: null, text });
+const line = (text: string, service = "db"): LogLine => ({ service, stream: "stdout", timestamp: null, text, level: null, stamp_len: 0 });
 
 describe("log model", () => {
   it("caps long lines, strips ANSI and counts what was cut", () => {
@@ -250,7 +250,7 @@ describe("format", () => {
 });
 
 describe("merged history ordering", () => {
-  const at = (t: string | null, text: string): LogLine => ({ service: "x", stream: "stdout", timestamp: t, text });
+  const at = (t: string | null, text: string): LogLine => ({ service: "x", stream: "stdout", timestamp: t, text, level: null, stamp_len: 0 });
   it("interleaves per-container history by time stamp, stably", () => {
     const batch = [at("2026-11-24T15:12:55Z", "db1"), at(null, "db1b"), at("2026-11-24T15:12:57Z", "db2"), at("2026-11-24T15:12:53Z", "rt1"), at("2026-11-24T15:12:55Z", "rt2")];
     expect(byTimestamp(batch).map((l) => l.text)).toEqual(["rt1", "db1", "db1b", "rt2", "db2"]);
@@ -277,13 +277,83 @@ describe("postgres continuation lines", () => {
   it("take the level of the previous line of the same service", () => {
     const m = new LogModel(20);
     m.ingest([
-      { service: "db", stream: "stderr", timestamp: null, text: "2026-11-24 14:26:52.001 UTC [77] ERROR:  duplicate key" },
-      { service: "realtime", stream: "stdout", timestamp: null, text: "2026-11-24T14:26:51.000Z  INFO x: y" },
-      { service: "db", stream: "stderr", timestamp: null, text: "2026-11-24 14:26:52.001 UTC [77] DETAIL:  Key (id)=(1) already exists." },
-      { service: "db", stream: "stderr", timestamp: null, text: "2026-11-24 14:26:52.001 UTC [77] STATEMENT:  insert into todos values (1)" },
-      { service: "db", stream: "stderr", timestamp: null, text: "2026-11-24 14:26:53.000 UTC [1] LOG:  checkpoint starting" },
+      { service: "db", stream: "stderr", timestamp: null, text: "2026-11-24 14:26:52.001 UTC [77] ERROR:  duplicate key", level: null, stamp_len: 0 },
+      { service: "realtime", stream: "stdout", timestamp: null, text: "2026-11-24T14:26:51.000Z  INFO x: y", level: null, stamp_len: 0 },
+      { service: "db", stream: "stderr", timestamp: null, text: "2026-11-24 14:26:52.001 UTC [77] DETAIL:  Key (id)=(1) already exists.", level: null, stamp_len: 0 },
+      { service: "db", stream: "stderr", timestamp: null, text: "2026-11-24 14:26:52.001 UTC [77] STATEMENT:  insert into todos values (1)", level: null, stamp_len: 0 },
+      { service: "db", stream: "stderr", timestamp: null, text: "2026-11-24 14:26:53.000 UTC [1] LOG:  checkpoint starting", level: null, stamp_len: 0 },
     ]);
     const prev = (s: number) => m.ring.bySeq(s);
     expect([0, 1, 2, 3, 4].map((i) => levelOf(m.ring.at(i)!, prev))).toEqual(["error", "info", "error", "error", "info"]);
+  });
+});
+
+describe("one time stamp, levels from the backend, and the view filter", () => {
+  const pg = (text: string, stamp: string, level: LogLine["level"] = null): LogLine => ({
+    service: "db",
+    stream: "stderr",
+    timestamp: "2026-12-03T11:14:50.158335889Z",
+    text: stamp + text,
+    level,
+    stamp_len: stamp.length,
+  });
+  const STAMP = "2026-12-03 11:14:50.158 UTC ";
+
+  it("shows the text without the program's own stamp and downloads it raw", () => {
+    const m = new LogModel(10);
+    m.ingest([pg("[1] LOG:  ready", STAMP, "info")]);
+    const e = m.ring.at(0)!;
+    expect(e.text).toBe("[1] LOG:  ready");
+    expect(e.level).toBe("info");
+    expect(m.toText(true, false)).toBe(`2026-12-03T11:14:50.158335889Z ${STAMP}[1] LOG:  ready\n`);
+  });
+
+  it("hides lines below the chosen level (continuations follow their line), keeps markers", () => {
+    const m = new LogModel(10);
+    m.ingest([
+      pg("[1] LOG:  ready", STAMP, "info"),
+      pg("[7] ERROR:  relation \"todos\" does not exist", STAMP, "error"),
+      pg("[7] STATEMENT:  select * from todos", STAMP),
+      pg("[1] WARNING:  wal_level is logical", STAMP, "warn"),
+      line("init: done"),
+    ]);
+    m.marker("db", "db restarted");
+    expect(m.filtered).toBe(false);
+    expect(m.viewCount()).toBe(6);
+    m.setFilter({ level: "error", onlyMatching: false });
+    expect(m.filtered).toBe(true);
+    expect(m.viewCount()).toBe(3);
+    expect([0, 1, 2].map((i) => m.seqAt(i))).toEqual([1, 2, 5]);
+    expect(m.indexOf(2)).toBe(1);
+    expect(m.indexOf(3)).toBe(2); // hidden: the next shown row
+    m.setFilter({ level: "warn", onlyMatching: false });
+    expect(m.viewCount()).toBe(4);
+    m.setFilter({ level: "all", onlyMatching: false });
+    expect(m.filtered).toBe(false);
+    expect(m.seqAt(4)).toBe(4);
+  });
+
+  it("only matching lines: hides the rest while a search is set, also for lines arriving later", () => {
+    const m = new LogModel(10);
+    m.ingest(["alpha", "beta", "alphabet"].map((t) => line(t)));
+    m.setFilter({ level: "all", onlyMatching: true });
+    expect(m.filtered).toBe(false); // no search yet: nothing to hide
+    m.setSearch({ query: "alpha", regex: false, caseSensitive: false });
+    expect(m.viewCount()).toBe(2);
+    m.ingest([line("gamma"), line("ALPHA 2")]);
+    expect(m.viewCount()).toBe(3);
+    expect(m.seqAt(2)).toBe(4);
+    expect(m.viewCount(4)).toBe(2); // paused before seq 4
+  });
+
+  it("counts evicted shown rows only, so the view keeps its place", () => {
+    const m = new LogModel(3);
+    m.setSearch({ query: "x", regex: false, caseSensitive: false });
+    m.setFilter({ level: "all", onlyMatching: true });
+    m.ingest(["x1", "a", "b", "x2"].map((t) => line(t)));
+    expect(m.takeEvicted()).toBe(1); // "x1" left; "a" was hidden
+    expect(m.viewCount()).toBe(1);
+    m.clear();
+    expect(m.viewCount()).toBe(0);
   });
 });

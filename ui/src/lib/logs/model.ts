@@ -14,15 +14,29 @@ export interface LogEntry {
   service: string;
   stderr: boolean;
   ts: string | null;
-  /** Plain text (escape codes removed), capped at the model's line cap. */
+  /** Plain text (escape codes removed), capped at the model's line cap; without the
+   *  program's own time stamp when it repeats `ts` (the backend finds it). */
   text: string;
+  /** The program's own stamp cut from the head of the text (kept for downloads). */
+  stamp?: string;
   /** ANSI styles over `text`, null for uncoloured lines. */
   spans: AnsiSpan[] | null;
   /** Characters cut off by the line cap. */
   cut: number;
-  /** Level, detected on first display. */
+  /** Level: stated by the backend, else detected on first display. */
   level?: Level | null;
 }
+
+/** Which levels the view shows: everything, warnings and errors, or errors only. */
+export type LevelFilter = "all" | "warn" | "error";
+
+/** What the view hides: lines below a level, and (with a search) lines that do not match. */
+export interface ViewFilter {
+  level: LevelFilter;
+  onlyMatching: boolean;
+}
+
+const RANK: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
 /** Lines held in memory by default; older ones are evicted. */
 export const DEFAULT_CAPACITY = 100_000;
@@ -87,6 +101,10 @@ export class LogModel {
    */
   sortBatches = false;
   private re: RegExp | null = null;
+  private filter: ViewFilter = { level: "all", onlyMatching: false };
+  /** Seqs the filter lets through; null when it hides nothing. */
+  private visible: MatchList | null = null;
+  private visibleEvicted = 0;
   private evicted = 0;
   private listeners = new Set<() => void>();
 
@@ -108,7 +126,9 @@ export class LogModel {
   }
 
   private toEntry(line: LogLine, seq: number): LogEntry {
-    let raw = line.text;
+    const cutAt = line.stamp_len ?? 0;
+    let raw = cutAt > 0 ? line.text.slice(cutAt) : line.text;
+    const stamp = cutAt > 0 ? line.text.slice(0, cutAt) : undefined;
     // Bound the parse work on huge lines before we cut the plain text.
     if (raw.length > this.lineCap * 4) raw = raw.slice(0, this.lineCap * 4);
     let text = raw;
@@ -119,7 +139,7 @@ export class LogModel {
       spans = p.spans.length ? p.spans : null;
     }
     if (text.endsWith("\n")) text = text.replace(/\r?\n$/, "");
-    let cut = line.text.length - raw.length;
+    let cut = line.text.length - cutAt - raw.length;
     if (text.length > this.lineCap) {
       cut += text.length - this.lineCap;
       text = text.slice(0, this.lineCap);
@@ -132,14 +152,84 @@ export class LogModel {
       stderr: line.stream === "stderr",
       ts: line.timestamp,
       text,
+      stamp,
       spans,
       cut,
+      level: line.level ?? undefined,
     };
   }
 
   private append(e: LogEntry): void {
     this.evicted += this.ring.push(e);
-    if (this.re && lineMatches(this.re, e.text)) this.matches.add(e.seq);
+    const hit = this.re !== null && lineMatches(this.re, e.text);
+    if (hit) this.matches.add(e.seq);
+    if (this.visible && this.shows(e, hit)) this.visible.add(e.seq);
+  }
+
+  /** True when the view filter lets `e` through (`hit`: it matches the search). */
+  private shows(e: LogEntry, hit: boolean): boolean {
+    if (e.kind === "marker") return true;
+    const f = this.filter;
+    if (f.onlyMatching && this.re && !hit) return false;
+    if (f.level === "all") return true;
+    const lvl = levelOf(e, (s) => this.ring.bySeq(s));
+    return lvl !== null && RANK[lvl] >= RANK[f.level];
+  }
+
+  /** Drops evicted rows from the lists; counts the visible rows that left. */
+  private evictLists(): void {
+    const first = this.ring.firstSeq;
+    if (this.re) this.matches.evictBefore(first);
+    if (this.visible) {
+      const before = this.visible.count;
+      this.visible.evictBefore(first);
+      this.visibleEvicted += before - this.visible.count;
+    }
+  }
+
+  /** Rebuilds the visible list after the filter or the search changed. */
+  private refilter(): void {
+    const f = this.filter;
+    if (f.level === "all" && !(f.onlyMatching && this.re)) {
+      this.visible = null;
+      return;
+    }
+    this.visible = new MatchList();
+    const re = this.re;
+    for (const e of this.ring) {
+      if (this.shows(e, re !== null && e.kind === "line" && lineMatches(re, e.text))) this.visible.add(e.seq);
+    }
+  }
+
+  /** Sets what the view hides; rescans the buffer. */
+  setFilter(f: ViewFilter): void {
+    this.filter = { ...f };
+    this.refilter();
+    this.notify();
+  }
+
+  /** True when some rows are hidden by the filter (row i is then not seq firstSeq+i). */
+  get filtered(): boolean {
+    return this.visible !== null;
+  }
+
+  /** Rows the view shows, up to (not including) seq `end`. */
+  viewCount(end = this.ring.endSeq): number {
+    const first = this.ring.firstSeq;
+    if (!this.visible) return Math.max(0, Math.min(end, this.ring.endSeq) - first);
+    return this.visible.lowerBound(end);
+  }
+
+  /** Sequence number of the view's row `i`. */
+  seqAt(i: number): number | undefined {
+    if (!this.visible) return this.ring.firstSeq + i;
+    return this.visible.seqAt(i);
+  }
+
+  /** The view's row index of `seq` (of the next shown row when `seq` is hidden). */
+  indexOf(seq: number): number {
+    if (!this.visible) return seq - this.ring.firstSeq;
+    return this.visible.lowerBound(seq);
   }
 
   /** Adds a batch from the backend. */
@@ -150,21 +240,22 @@ export class LogModel {
       this.append(this.toEntry(lines[i], this.ring.endSeq));
     }
     this.received += lines.length;
-    if (this.re) this.matches.evictBefore(this.ring.firstSeq);
+    this.evictLists();
     this.notify();
   }
 
   /** Inserts a marker row (e.g. "db restarted"). */
   marker(service: string, text: string, ts: string | null = null): void {
     this.append({ seq: this.ring.endSeq, kind: "marker", service, stderr: false, ts, text, spans: null, cut: 0 });
-    if (this.re) this.matches.evictBefore(this.ring.firstSeq);
+    this.evictLists();
     this.notify();
   }
 
   /** Rows evicted since the last call (the view shifts its scroll position by this many). */
   takeEvicted(): number {
-    const n = this.evicted;
+    const n = this.visible ? this.visibleEvicted : this.evicted;
     this.evicted = 0;
+    this.visibleEvicted = 0;
     return n;
   }
 
@@ -181,6 +272,7 @@ export class LogModel {
         if (lineMatches(re, e.text)) this.matches.add(e.seq);
       }
     }
+    this.refilter();
     this.notify();
     return c.error;
   }
@@ -193,20 +285,22 @@ export class LogModel {
   clear(): void {
     this.ring.clear();
     this.matches.reset();
+    this.visible?.reset();
     this.received = 0;
     this.dropped = 0;
     this.evicted = 0;
     this.notify();
   }
 
-  /** The buffer as text, one line per entry, for download or copy. */
+  /** The buffer as text, one line per entry, for download or copy; lines keep the
+   *  program's own stamp (as written), after the engine's. */
   toText(withTimestamps = true, withService = true): string {
     const out: string[] = [];
     for (const e of this.ring) {
       let s = "";
       if (withTimestamps && e.ts) s += e.ts + " ";
       if (withService) s += e.service + " | ";
-      s += e.kind === "marker" ? `--- ${e.text} ---` : e.text;
+      s += e.kind === "marker" ? `--- ${e.text} ---` : (e.stamp ?? "") + e.text;
       out.push(s);
     }
     return out.join("\n") + "\n";

@@ -41,7 +41,7 @@ export interface Commands {
   get_settings: { args: Record<string, never>; result: AppSettings };
   save_settings: { args: { settings: AppSettings }; result: AppSettings };
   app_ready: { args: Record<string, never>; result: number };
-  save_download: { args: { fileName: string; contents: string }; result: string };
+  save_download: { args: { fileName: string; contents: string }; result: string | null };
   list_tables: { args: { name: string }; result: Array<TableInfo> };
   run_sql: { args: { name: string; sql: string }; result: Array<StatementResult> };
   insert_row: { args: { name: string; schema: string; table: string; values: Record<string, unknown> }; result: StatementResult };
