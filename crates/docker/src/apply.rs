@@ -230,7 +230,8 @@ async fn ensure_container(
                 .is_none_or(|s| s == NEVER_STARTED);
             let same = labels.get(CONFIG_HASH_LABEL) == Some(&hash);
             if same && !never_started {
-                if state.running != Some(true) {
+                // Running, or restarting by its policy: it holds its ports already.
+                if state.running != Some(true) && state.restarting != Some(true) {
                     progress(Progress::new(
                         service,
                         Stage::Starting,
@@ -258,6 +259,7 @@ async fn ensure_container(
                 .remove_container(name, Some(opts))
                 .await
                 .map_err(docker_error)?;
+            ports_released(svc).await;
         }
         Err(e) if is_not_found(&e) => {}
         Err(e) => return Err(docker_error(e)),
@@ -300,7 +302,12 @@ async fn start(docker: &Docker, name: &str, service: &str, svc: &ServiceSpec) ->
         .into_iter()
         .map(|b| (b.host_ip, b.host_port))
         .collect();
-    taken_port(service, &ports).await?;
+    if taken_port(service, &ports).await.is_err() {
+        // A proxy of a container Docker is still tearing down (or an interrupted start) lets
+        // go within moments; a program that really holds the port is named after that.
+        ports_released(svc).await;
+        taken_port(service, &ports).await?;
+    }
     match docker
         .start_container(name, None::<StartContainerOptions>)
         .await
@@ -311,6 +318,39 @@ async fn start(docker: &Docker, name: &str, service: &str, svc: &ServiceSpec) ->
             Err(docker_error(e))
         }
     }
+}
+
+/// Docker frees a removed container's published ports a moment after the removal (its
+/// docker-proxy exits on its own; a start interrupted by a killed client can leave one behind
+/// for a while): wait for them, a bounded 5 s, before the new container claims them. If they
+/// stay taken, the start names the holder.
+async fn ports_released(svc: &ServiceSpec) {
+    use backon::{ConstantBuilder, Retryable};
+    let Ok(bindings) = svc.port_bindings() else {
+        return;
+    };
+    let ports: Vec<(std::net::Ipv4Addr, u16)> = bindings
+        .into_iter()
+        .filter(|b| b.host_ip.is_loopback() || b.host_ip.is_unspecified())
+        .map(|b| (b.host_ip, b.host_port))
+        .collect();
+    let all_free = || {
+        let ports = ports.clone();
+        async move {
+            let free = ports
+                .iter()
+                .all(|&(ip, port)| std::net::TcpListener::bind((ip, port)).is_ok());
+            if free {
+                Ok(())
+            } else {
+                Err(())
+            }
+        }
+    };
+    let policy = ConstantBuilder::new()
+        .with_delay(std::time::Duration::from_millis(50))
+        .with_max_times(100);
+    let _ = all_free.retry(policy).await;
 }
 
 /// The first of `ports` (host address, port) that another program listens on, as
