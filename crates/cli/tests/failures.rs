@@ -76,14 +76,11 @@ fn unavailable_keyring_is_a_clear_error_and_creates_nothing() {
     common::assert_nothing_created(&w, &name);
 }
 
-#[test]
-fn killed_mid_provision_then_rerun_converges_without_orphans() {
-    let w = World::new(23);
-    let name = w.name("killed");
+/// Runs `supalove new <name>` and kills it as soon as its db container exists: it is then
+/// creating, uploading, starting or waiting for initdb, never done. The container's name.
+fn kill_new_midway(w: &World, name: &str) -> String {
     let container = format!("project_{name}_db");
-    let mut child = w.cmd(&["new", &name]).spawn().unwrap();
-    // Kill the CLI as soon as the container exists: it is then creating, uploading, starting
-    // or waiting for initdb, never done.
+    let mut child = w.cmd(&["new", name]).spawn().unwrap();
     let seen = eventually(Duration::from_secs(30), || {
         !containers_named(&container).is_empty()
     });
@@ -91,6 +88,14 @@ fn killed_mid_provision_then_rerun_converges_without_orphans() {
     let status = child.wait().unwrap();
     assert!(seen, "the container never appeared");
     assert!(!status.success(), "the CLI was killed before it finished");
+    container
+}
+
+#[test]
+fn killed_mid_provision_then_rerun_converges_without_orphans() {
+    let w = World::new(23);
+    let name = w.name("killed");
+    let container = kill_new_midway(&w, &name);
     let registry = w.registry_text();
     assert!(registry.contains("\"provisioned\": false"), "{registry}");
     assert_eq!(w.json(&["show", &name])["status"], "incomplete");
@@ -132,15 +137,7 @@ fn killed_mid_provision_then_rerun_converges_without_orphans() {
 fn start_of_a_project_killed_mid_provision_finishes_it() {
     let w = World::new(83);
     let name = w.name("halfmade");
-    let container = format!("project_{name}_db");
-    let mut child = w.cmd(&["new", &name]).spawn().unwrap();
-    let seen = eventually(Duration::from_secs(30), || {
-        !containers_named(&container).is_empty()
-    });
-    child.kill().unwrap();
-    let status = child.wait().unwrap();
-    assert!(seen, "the container never appeared");
-    assert!(!status.success(), "the CLI was killed before it finished");
+    let container = kill_new_midway(&w, &name);
     assert_eq!(w.json(&["show", &name])["status"], "incomplete");
 
     let card = w.json(&["start", &name]);

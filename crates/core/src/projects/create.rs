@@ -47,7 +47,7 @@ impl<P: Provisioner> Supalove<P> {
         };
         let facts = match &target {
             Some(_) => Facts {
-                volume: format!("project_{}_db_data", req.name),
+                volume: crate::volumes::volume_name(&req.name),
                 volume_exists: false,
                 secrets_exist: {
                     let project = req.name.clone();
@@ -90,7 +90,7 @@ impl<P: Provisioner> Supalove<P> {
 
     /// Asks the engine and the secret store what exists, so no lock is held across an await.
     async fn facts(&self, name: &str) -> Result<Facts> {
-        let volume = format!("project_{name}_db_data");
+        let volume = crate::volumes::volume_name(name);
         let volume_exists = self.provisioner.volume_exists(&volume).await?;
         let project = name.to_string();
         let secrets_exist = self

@@ -326,7 +326,7 @@ impl<P: Provisioner> Supalove<P> {
                 containers: held.containers,
             });
         }
-        let volume = format!("project_{name}_db_data");
+        let volume = crate::volumes::volume_name(name);
         if !held.volumes.contains(&volume) {
             return Ok(None);
         }
